@@ -1,0 +1,1 @@
+"""Async-first client for the IQM Server REST API."""

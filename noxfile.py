@@ -1,0 +1,47 @@
+"""Developer sessions: ``nox -s tests lint typecheck`` is what CI runs (see README)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+REFERENCE = "iqm-client==35.0.3"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (unit tests, emulator over loopback HTTP, notebook)."""
+    session.install("-e", ".[emulator,test]")
+    session.run("pytest", "--ignore=tests/compat", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[emulator,test]", "mypy>=1.10", "types-protobuf")
+    session.run("mypy", "--strict", "iqm_client_async")
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """The reference client (iqm-client 35.0.3) drives our emulator end to end."""
+    session.install("-e", ".[emulator,test]", REFERENCE)
+    session.run("pytest", "tests/compat", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the emulator and the reference, printing ratios measured in the same run."""
+    session.install("-e", ".[emulator,test]", REFERENCE)
+    session.run("python", "-m", "benchmarks", *session.posargs)
