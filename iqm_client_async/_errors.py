@@ -10,6 +10,7 @@
     │   ├── APITimeoutError             a request timed out (connect, read, write or pool)
     │   └── SubmissionOutcomeUnknownError   a submit may or may not have created a job (carries the key)
     ├── JobTimeoutError                 a job or a batch did not finish before its deadline
+    ├── ResponseDecodeError             a successful response did not have the documented shape
     └── APIStatusError                  the server answered with an error status
         ├── InvalidOperationError           400  (alias BadRequestError)
         ├── AuthenticationError             401  (alias UnauthorizedError)
@@ -59,6 +60,7 @@ __all__ = [
     "PayloadTooLargeError",
     "RateLimitError",
     "RedirectRefusedError",
+    "ResponseDecodeError",
     "ServiceUnavailableError",
     "SubmissionOutcomeUnknownError",
     "SystemUnavailableError",
@@ -153,6 +155,10 @@ class JobTimeoutError(IQMError):
     """A job (or a batch of jobs) did not reach a terminal status before its deadline."""
 
 
+class ResponseDecodeError(IQMError):
+    """A successful (2xx) response body did not match the documented wire shape."""
+
+
 class APIStatusError(IQMError):
     """The server answered with an HTTP error status.
 
@@ -163,9 +169,11 @@ class APIStatusError(IQMError):
         source: the server's ``source`` field, if any.
         method: the request method.
         url: the request URL.
+        retry_after: seconds the server asked us to wait (``Retry-After``), if it said so.
     """
 
     status: ClassVar[int | None] = None
+    retry_after: float | None = None
 
     def __init__(
         self,

@@ -1,0 +1,238 @@
+"""Client settings: resolved once, at construction, as keyword > environment > default.
+
+This is the only module that reads environment variables. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from urllib.parse import urlsplit
+
+from ._errors import ClientConfigurationError
+
+__all__ = ["DEFAULT_TIMEOUT", "Settings", "is_loopback_host", "normalize_server_url", "resolve_settings"]
+
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_MAX_POLL_INTERVAL = 5.0
+DEFAULT_ARCHITECTURE_TTL = 60.0
+DEFAULT_MAX_CONCURRENT_REQUESTS = 32
+DEFAULT_REQUESTS_PER_SECOND = 100.0
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the client needs to know, fixed for the client's lifetime.
+
+    ``token`` is excluded from ``repr`` so that settings can be logged safely.
+    """
+
+    root_url: str
+    quantum_computer: str | None
+    token: str | None = field(repr=False)
+    tokens_file: str | None
+    client_signature: str | None
+    timeout: float
+    max_retries: int
+    max_poll_interval: float
+    architecture_ttl: float
+    max_concurrent_requests: int
+    requests_per_second: float
+    allow_insecure_auth: bool
+
+    @property
+    def user_agent(self) -> str:
+        """User-Agent header: platform, Python, this library, and the caller's signature."""
+        try:
+            version = metadata.version("iqm-client-async")
+        except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+            version = "0+unknown"
+        agent = (
+            f"{platform.platform(terse=True)}, python {platform.python_version()}, "
+            f"AsyncIQMClient iqm-client-async {version}"
+        )
+        return f"{agent}, {self.client_signature}" if self.client_signature else agent
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``), with or without brackets."""
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_server_url(url: str) -> str:
+    """Check an IQM Server URL and return its normalized root (no trailing slash).
+
+    Keeps the path prefix and port intact (``https://host:8443/prefix``) and accepts bracketed IPv6
+    hosts, unlike the reference client.
+
+    Raises:
+        ClientConfigurationError: the URL is not usable (scheme, non-ASCII, obsolete forms, or names a
+            quantum computer).
+    """
+    if not url.isascii():
+        raise ClientConfigurationError(f"Non-ASCII characters in URL: {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ClientConfigurationError(f"Invalid IQM Server URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ClientConfigurationError(
+            f"The URL schema has to be http or https. Incorrect schema in URL: {url}"
+        )
+    host = parts.hostname
+    if not host:
+        raise ClientConfigurationError(f"The IQM Server URL {url!r} has no host name.")
+    if host.startswith("cocos."):
+        raise ClientConfigurationError(
+            f"Resonance CoCoS API is obsolete: {url!r}. Use the IQM Server URL instead."
+        )
+    path = parts.path.rstrip("/")
+    last_segment = parts.path.rsplit("/", 1)[-1]
+    if last_segment == ":timeslot":
+        raise ClientConfigurationError(
+            "Quantum computer timeslot URLs are obsolete. Use the server URL and submit with use_timeslot=True."
+        )
+    if last_segment.removesuffix(":timeslot"):
+        raise ClientConfigurationError(
+            f"The IQM Server URL must not contain the quantum computer name: {url!r}. "
+            "Give the server root URL (ending with '/') and select the quantum computer with "
+            "quantum_computer=... or IQM_QUANTUM_COMPUTER."
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value if value else None
+
+
+def _float_env(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ClientConfigurationError(
+            f"Environment variable {name} must be a number, got {raw!r}."
+        ) from None
+
+
+def resolve_settings(
+    iqm_server_url: str | None,
+    *,
+    quantum_computer: str | None,
+    token: str | None,
+    tokens_file: str | None,
+    client_signature: str | None,
+    timeout: float | None,
+    max_retries: int | None,
+    max_poll_interval: float | None = None,
+    architecture_ttl: float | None = None,
+    max_concurrent_requests: int | None = None,
+    requests_per_second: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the client settings from keywords, then the environment, then defaults.
+
+    Raises:
+        ClientConfigurationError: missing or invalid URL, conflicting authentication parameters,
+            bearer token over plain HTTP to a remote host, or bad numeric settings.
+    """
+    env = os.environ if environ is None else environ
+    url = iqm_server_url or _env(env, "IQM_SERVER_URL")
+    if not url:
+        raise ClientConfigurationError(
+            "IQM Server URL must be provided: pass iqm_server_url=... or set IQM_SERVER_URL."
+        )
+    root_url = normalize_server_url(url)
+
+    token = token or None
+    tokens_file = tokens_file or None
+    given_args = [name for name, value in (("token", token), ("tokens_file", tokens_file)) if value]
+    given_env = [name for name in ("IQM_TOKEN", "IQM_TOKENS_FILE") if _env(env, name)]
+    if given_args and given_env:
+        raise ClientConfigurationError(
+            "Authentication parameters given both as initialisation args and as environment variables: "
+            f"args {given_args}, environment {given_env}. Parameter sources must not be mixed."
+        )
+    if len(given_args) > 1 or len(given_env) > 1:
+        raise ClientConfigurationError(
+            f"No more than one authentication parameter may be given, received {given_args or given_env}."
+        )
+    if given_env:
+        token = _env(env, "IQM_TOKEN")
+        tokens_file = _env(env, "IQM_TOKENS_FILE")
+
+    allow_insecure = (_env(env, "INSECURE_ALLOW_NON_HTTPS_AUTH") or "").lower() == "true"
+    host = urlsplit(root_url).hostname or ""
+    insecure = root_url.startswith("http:") and not is_loopback_host(host)
+    if (token or tokens_file) and insecure and not allow_insecure:
+        raise ClientConfigurationError(
+            f"Insecure HTTP requests with authentication to remote hosts are not allowed: {root_url!r}. "
+            "Use https, or set INSECURE_ALLOW_NON_HTTPS_AUTH=true if you really mean it."
+        )
+
+    resolved_timeout = (
+        timeout if timeout is not None else _float_env(env, "IQM_CLIENT_REQUESTS_TIMEOUT", DEFAULT_TIMEOUT)
+    )
+    resolved_retries = (
+        max_retries
+        if max_retries is not None
+        else int(_float_env(env, "IQM_CLIENT_MAX_RETRIES", DEFAULT_MAX_RETRIES))
+    )
+    resolved_poll = (
+        max_poll_interval
+        if max_poll_interval is not None
+        else _float_env(env, "IQM_CLIENT_SECONDS_BETWEEN_CALLS", DEFAULT_MAX_POLL_INTERVAL)
+    )
+    numbers = {
+        "timeout": resolved_timeout,
+        "max_poll_interval": resolved_poll,
+        "architecture_ttl": DEFAULT_ARCHITECTURE_TTL if architecture_ttl is None else architecture_ttl,
+        "requests_per_second": DEFAULT_REQUESTS_PER_SECOND
+        if requests_per_second is None
+        else requests_per_second,
+    }
+    for name, value in numbers.items():
+        if value <= 0 and name != "architecture_ttl":
+            raise ClientConfigurationError(f"{name} must be positive, got {value!r}.")
+    concurrency = (
+        DEFAULT_MAX_CONCURRENT_REQUESTS if max_concurrent_requests is None else max_concurrent_requests
+    )
+    if concurrency < 1:
+        raise ClientConfigurationError(f"max_concurrent_requests must be >= 1, got {concurrency!r}.")
+    if resolved_retries < 0:
+        raise ClientConfigurationError(f"max_retries must be >= 0, got {resolved_retries!r}.")
+
+    return Settings(
+        root_url=root_url,
+        quantum_computer=quantum_computer or _env(env, "IQM_QUANTUM_COMPUTER"),
+        token=token,
+        tokens_file=tokens_file,
+        client_signature=client_signature,
+        timeout=resolved_timeout,
+        max_retries=resolved_retries,
+        max_poll_interval=resolved_poll,
+        architecture_ttl=numbers["architecture_ttl"],
+        max_concurrent_requests=concurrency,
+        requests_per_second=numbers["requests_per_second"],
+        allow_insecure_auth=allow_insecure,
+    )

@@ -1,0 +1,375 @@
+"""The request layer: the only module that sends HTTP requests.
+
+It owns the ``httpx.AsyncClient``, the client-wide request budget, the retry policy and the
+translation of HTTP failures into the error tree of ``_errors``.
+
+Retry policy
+    * Safe requests (GET, cancel, delete) are retried on connection errors, timeouts, and 408, 429,
+      502, 503, 504, with exponential backoff and jitter, honouring ``Retry-After``.
+    * Job submission is retried only when the request certainly did not create a job: connect-phase
+      failures (nothing was sent) and explicit 429/503 refusals. A failure after the request may have
+      reached the server is retried with the same ``Idempotency-Key`` only when the server is known to
+      honour that header; otherwise ``SubmissionOutcomeUnknownError`` carries the key to the caller.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any, Final
+
+import anyio
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from ._auth import TokenAuth
+from ._config import Settings
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    RedirectRefusedError,
+    SubmissionOutcomeUnknownError,
+    SystemUnavailableError,
+    error_class_for_status,
+)
+
+__all__ = ["HTTPClient", "RequestBudget", "RetryKind", "parse_retry_after"]
+
+logger = logging.getLogger("iqm_client_async")
+
+_RETRYABLE_STATUSES: Final = frozenset({408, 429, 502, 503, 504})
+_REFUSAL_STATUSES: Final = frozenset({429, 503})
+_MAX_RETRY_AFTER: Final = 120.0
+_NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class RetryKind(enum.Enum):
+    """How a request may be retried."""
+
+    SAFE = "safe"  # idempotent: GET, cancel, delete
+    SUBMIT = "submit"  # creates a job: see the module docstring
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), capped; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+class RequestBudget:
+    """Client-wide pacing: at most N requests in flight, at most R started per second.
+
+    A 429 or ``Retry-After`` from the server pauses every request of the client, not just the one
+    that got it.
+    """
+
+    def __init__(self, *, max_concurrent: int, requests_per_second: float) -> None:
+        self.limiter = anyio.CapacityLimiter(max_concurrent)
+        self._interval = 1.0 / requests_per_second
+        self._next_start = 0.0
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every request for ``seconds`` from now."""
+        self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a start slot and a concurrency slot, held for the duration of one request."""
+        async with self.limiter:
+            while True:
+                now = anyio.current_time()
+                start = max(now, self._next_start, self._paused_until)
+                if start <= now:
+                    break
+                await anyio.sleep(start - now)
+            self._next_start = max(now, self._next_start) + self._interval
+            yield
+
+
+class _NotSent(Exception):
+    """A connect-phase failure: the request never left the client, so any request may be retried."""
+
+    def __init__(self, error: APIConnectionError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _AmbiguousSubmission(Exception):
+    """A submission that may have reached the server; retried only with a server honouring keys."""
+
+    def __init__(self, cause: APIConnectionError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _summarize_body(response: httpx.Response) -> str:
+    """A readable one-line summary of a non-JSON error body (an HTML page from a proxy, say)."""
+    text = response.text
+    content_type = response.headers.get("content-type", "unknown content type").split(";")[0]
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    summary = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+    summary = " ".join(summary.split())[:300] or "(empty body)"
+    return f"{response.reason_phrase or 'error'} ({content_type}): {summary}"
+
+
+def error_from_response(response: httpx.Response) -> APIStatusError:
+    """Turn an HTTP error response into the matching ``APIStatusError`` subclass."""
+    message: str | None = None
+    error_code: str | None = None
+    source: str | None = None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        raw_message = body.get("message") or body.get("detail")
+        if isinstance(raw_message, str):
+            message = raw_message
+        elif raw_message is not None:  # FastAPI-style validation details are lists
+            message = json.dumps(raw_message)[:1000]
+        code = body.get("error_code")
+        error_code = code if isinstance(code, str) else None
+        src = body.get("source")
+        source = src if isinstance(src, str) else None
+    if message is None:
+        message = _summarize_body(response)
+    cls = error_class_for_status(response.status_code)
+    error = cls(
+        message,
+        status_code=response.status_code,
+        error_code=error_code,
+        source=source,
+        method=response.request.method,
+        url=str(response.request.url),
+    )
+    error.retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return error
+
+
+def _connection_error(exc: httpx.TransportError, request: httpx.Request | None) -> APIConnectionError:
+    method = request.method if request is not None else None
+    url = str(request.url) if request is not None else None
+    kind = type(exc).__name__
+    detail = str(exc) or kind
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out ({kind}): {method} {url}", method=method, url=url)
+    return APIConnectionError(f"Connection failed ({kind}: {detail}): {method} {url}", method=method, url=url)
+
+
+def _is_retryable_safe(exc: BaseException) -> bool:
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in _RETRYABLE_STATUSES
+    return isinstance(exc, (APIConnectionError, _NotSent))
+
+
+def _is_retryable_submit(exc: BaseException) -> bool:
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in _REFUSAL_STATUSES
+    return isinstance(exc, (_NotSent, _AmbiguousSubmission))
+
+
+class HTTPClient:
+    """Sends requests to the IQM Server with auth, pacing, retries and error decoding.
+
+    Args:
+        settings: resolved client settings.
+        transport: optional httpx async transport (``MockTransport``, ``ASGITransport``, ...).
+        honours_idempotency: coroutine telling whether the server honours ``Idempotency-Key``;
+            asked only after an ambiguous submission failure.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        honours_idempotency: Callable[[], Awaitable[bool]] | None = None,
+        backoff_scale: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        auth = None
+        if settings.token or settings.tokens_file:
+            auth = TokenAuth(
+                token=settings.token,
+                tokens_file=settings.tokens_file,
+                allow_insecure=settings.allow_insecure_auth,
+            )
+        self.budget = RequestBudget(
+            max_concurrent=settings.max_concurrent_requests,
+            requests_per_second=settings.requests_per_second,
+        )
+        # The pool holds exactly as many connections as the budget lets requests run, so waiting
+        # happens in the budget (no timeout) and never as an httpx PoolTimeout.
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrent_requests,
+            max_keepalive_connections=settings.max_concurrent_requests,
+        )
+        self._client = httpx.AsyncClient(
+            base_url=settings.root_url,
+            headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
+            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 30.0)),
+            limits=limits,
+            transport=transport,
+            auth=auth,
+            follow_redirects=False,
+        )
+        self._honours_idempotency = honours_idempotency
+        self._backoff_scale = backoff_scale
+
+    def __repr__(self) -> str:
+        return f"HTTPClient({self._settings.root_url!r})"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``aclose`` has been called."""
+        return self._client.is_closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, APIStatusError) and exc.retry_after is not None:
+            return exc.retry_after
+        backoff = wait_exponential_jitter(initial=0.2, max=8.0, jitter=0.2)(state)
+        return float(backoff) * self._backoff_scale
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: RetryKind = RetryKind.SAFE,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one logical request (with retries) and return the successful response.
+
+        Raises:
+            APIStatusError: the server answered with an error status (after retries).
+            APIConnectionError: no response (after retries).
+            SubmissionOutcomeUnknownError: a submission failed ambiguously (see module docstring).
+        """
+        predicate = _is_retryable_submit if retry is RetryKind.SUBMIT else _is_retryable_safe
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._settings.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(predicate),
+            reraise=True,
+            sleep=anyio.sleep,
+            before_sleep=self._log_retry,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(method, path, retry, params, content, headers)
+        except _AmbiguousSubmission as exc:
+            raise self._outcome_unknown(exc.cause, headers) from exc.cause.__cause__
+        except _NotSent as exc:
+            raise exc.error from exc.__cause__
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _outcome_unknown(
+        cause: APIConnectionError, headers: Mapping[str, str] | None
+    ) -> SubmissionOutcomeUnknownError:
+        key = (headers or {}).get("Idempotency-Key", "")
+        return SubmissionOutcomeUnknownError(
+            f"{cause.message}. The job may or may not have been created; the server is not known to honour "
+            f"Idempotency-Key, so it was not resubmitted. Idempotency-Key: {key}",
+            idempotency_key=key,
+            method=cause.method,
+            url=cause.url,
+        )
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        sleep = state.next_action.sleep if state.next_action is not None else 0.0
+        logger.info("Retrying after %s (attempt %d, waiting %.2f s)", exc, state.attempt_number, sleep)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        retry: RetryKind,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        request = self._client.build_request(method, path, params=params, content=content, headers=headers)
+        started = time.perf_counter()
+        async with self.budget.slot():
+            try:
+                response = await self._client.send(request, follow_redirects=method == "GET")
+            except httpx.TransportError as exc:
+                error = _connection_error(exc, request)
+                if isinstance(exc, _NOT_SENT_ERRORS):
+                    raise _NotSent(error) from exc
+                if retry is RetryKind.SUBMIT:
+                    if self._honours_idempotency is not None and await self._honours_idempotency():
+                        raise _AmbiguousSubmission(error) from exc
+                    raise self._outcome_unknown(error, headers) from exc
+                raise error from exc
+        logger.debug(
+            "%s %s -> %d (%.1f ms)",
+            method,
+            request.url,
+            response.status_code,
+            (time.perf_counter() - started) * 1e3,
+        )
+        if response.is_redirect:
+            location = response.headers.get("location")
+            raise RedirectRefusedError(
+                f"The server requested a redirect to {location!r} during a {method} request; "
+                "redirects are not followed for requests that change server state.",
+                location=location,
+                status_code=response.status_code,
+                method=method,
+                url=str(request.url),
+            )
+        if response.status_code >= 400:
+            status_error = error_from_response(response)
+            if (
+                isinstance(status_error, (RateLimitError, SystemUnavailableError))
+                and status_error.retry_after
+            ):
+                self.budget.pause(status_error.retry_after)
+            raise status_error
+        return response
+
+    async def get_json(self, path: str) -> Any:
+        """GET a JSON document (decoded with the standard library)."""
+        return (await self.request("GET", path)).json()
