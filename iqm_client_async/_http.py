@@ -263,7 +263,7 @@ class HTTPClient:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, APIStatusError) and exc.retry_after is not None:
             return exc.retry_after
-        backoff = wait_exponential_jitter(initial=0.2, max=8.0, jitter=0.2)(state)
+        backoff = wait_exponential_jitter(multiplier=0.2, max=8.0, jitter=0.2)(state)
         return float(backoff) * self._backoff_scale
 
     async def request(

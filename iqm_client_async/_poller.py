@@ -1,0 +1,118 @@
+"""The client's job poller: one per client, serving every job that is being waited on.
+
+No background task: each waiting coroutine sleeps for the delay its ``PollPlanner`` chose, then asks
+the poller for a fresh status. The poller guarantees at most one status request in flight per job
+(concurrent waiters on the same job share it), and all requests go through the client's request
+budget. Cancelling a waiter stops its polling at once and leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import anyio
+
+from ._polling import DurationStats, PollPlanner
+from .models import JobData, JobStatus
+
+__all__ = ["JobPoller"]
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class _Flight:
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.result: JobData | None = None
+        self.error: Exception | None = None
+
+
+class JobPoller:
+    """Shares status requests between waiters and schedules them adaptively.
+
+    Args:
+        fetch: coroutine that GETs a job's status (through the client's request layer).
+        min_interval: shortest delay between status requests of one job.
+        max_interval: longest delay between status requests of one job.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[UUID], Awaitable[JobData]],
+        *,
+        min_interval: float = 0.05,
+        max_interval: float = 5.0,
+        seed: int | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._inflight: dict[UUID, _Flight] = {}
+        self.stats = DurationStats()
+        self._min = min_interval
+        self._max = max_interval
+        self._rng = random.Random(seed)
+
+    def planner(self) -> PollPlanner:
+        """A new planner sharing this client's execution-time statistics."""
+        return PollPlanner(self.stats, min_interval=self._min, max_interval=self._max, rng=self._rng)
+
+    async def refresh(self, job_id: UUID) -> JobData:
+        """Fetch the job's status, joining a request already in flight for the same job."""
+        while True:
+            flight = self._inflight.get(job_id)
+            if flight is None:
+                break
+            await flight.done.wait()
+            if flight.result is not None:
+                return flight.result
+            if flight.error is not None:
+                raise flight.error
+            # the leader was cancelled before it got an answer: try again ourselves
+        flight = _Flight()
+        self._inflight[job_id] = flight
+        try:
+            flight.result = await self._fetch(job_id)
+            return flight.result
+        except Exception as exc:
+            flight.error = exc
+            raise
+        finally:
+            del self._inflight[job_id]
+            flight.done.set()
+
+    async def wait(
+        self,
+        job_id: UUID,
+        current: JobData,
+        *,
+        timeout: float | None,
+        on_update: Callable[[JobData], None] | None = None,
+    ) -> JobData:
+        """Poll until the job is terminal or ``timeout`` seconds have passed; return the last status seen.
+
+        The first status request goes out immediately unless ``current`` is already terminal.
+        """
+        deadline = None if timeout is None else anyio.current_time() + timeout
+        planner = self.planner()
+        data = current
+        if data.status not in TERMINAL_STATUSES:
+            data = await self.refresh(job_id)
+            if on_update is not None:
+                on_update(data)
+        planner.observe(data, anyio.current_time())
+        while data.status not in TERMINAL_STATUSES:
+            now = anyio.current_time()
+            delay = planner.next_delay(now)
+            if deadline is not None:
+                if now >= deadline:
+                    return data
+                delay = min(delay, deadline - now)
+            await anyio.sleep(delay)
+            data = await self.refresh(job_id)
+            planner.observe(data, anyio.current_time())
+            if on_update is not None:
+                on_update(data)
+        return data

@@ -1,0 +1,385 @@
+"""``IQMClient`` and ``CircuitJob``: the blocking facade over ``AsyncIQMClient``.
+
+Each facade owns one anyio blocking portal (an event loop in a daemon thread), entered once; the
+``AsyncIQMClient`` is built and lives inside it. Every method is one delegating line that runs the
+async method in the portal and waits for it, so sync scripts, threads and notebooks share one code
+path with asyncio services.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import os
+import threading
+import weakref
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import Any, ParamSpec, Self, TypeVar
+from uuid import UUID
+
+import anyio.from_thread
+import httpx
+
+from ._errors import IQMError
+from .calibration import ObservationFinder
+from .client import AsyncIQMClient
+from .job import DEFAULT_TIMEOUT_SECONDS, AsyncCircuitJob
+from .models import (
+    Circuit,
+    CircuitCompilationOptions,
+    CircuitJobParameters,
+    CircuitMeasurementCounts,
+    CircuitMeasurementResultsBatch,
+    DynamicQuantumArchitecture,
+    JobData,
+    JobStatus,
+    ObservationSetWithObservations,
+    PostJobsRequest,
+    QuantumComputer,
+    StaticQuantumArchitecture,
+    TimelineEntry,
+)
+
+__all__ = ["CircuitJob", "IQMClient"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_WAKE_INTERVAL = 0.2  # how often a blocked caller wakes up so that Ctrl-C is handled promptly
+
+
+class _Portal:
+    """An anyio blocking portal with the safety checks the facade needs."""
+
+    def __init__(self) -> None:
+        self._context = anyio.from_thread.start_blocking_portal()
+        self._portal = self._context.__enter__()
+        self._pid = os.getpid()
+        self._thread_id = self._portal.call(threading.get_ident)
+        self._closed = False
+
+    def run(self, func: Callable[P, Coroutine[Any, Any, T] | T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``func`` in the portal's event loop and wait for its result.
+
+        Ctrl-C while waiting cancels the coroutine and re-raises ``KeyboardInterrupt``.
+
+        Raises:
+            IQMError: the client is closed, used after ``os.fork()``, or called from its own event loop.
+        """
+        if self._closed:
+            raise IQMError("This IQMClient is closed.")
+        if os.getpid() != self._pid:
+            raise IQMError(
+                "This IQMClient was created in another process (before os.fork()); its event-loop "
+                "thread does not exist here. Create a new IQMClient in this process."
+            )
+        if threading.get_ident() == self._thread_id:
+            raise IQMError(
+                "IQMClient was called from its own event-loop thread (e.g. from inside a coroutine the "
+                "client is running). Use the AsyncIQMClient methods there instead."
+            )
+        future = self._portal.start_task_soon(functools.partial(func, *args, **kwargs))
+        try:
+            while True:
+                try:
+                    return future.result(timeout=_WAKE_INTERVAL)
+                except concurrent.futures.TimeoutError:
+                    continue
+        except KeyboardInterrupt:
+            future.cancel()
+            concurrent.futures.wait([future], timeout=5.0)
+            raise
+
+    def close(self) -> None:
+        """Stop the event-loop thread (idempotent)."""
+        if not self._closed and os.getpid() == self._pid:
+            self._closed = True
+            self._context.__exit__(None, None, None)
+
+
+def _shutdown(portal: _Portal, client: AsyncIQMClient) -> None:
+    with contextlib.suppress(Exception):
+        portal.run(client.aclose)
+    portal.close()
+
+
+def _doc(source: Callable[..., Any]) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Give a facade method the docstring of the async method it delegates to."""
+
+    def decorate(func: Callable[P, T]) -> Callable[P, T]:
+        func.__doc__ = source.__doc__
+        return func
+
+    return decorate
+
+
+class CircuitJob:
+    """Blocking twin of ``AsyncCircuitJob``: same attributes and methods, each delegating to it."""
+
+    def __init__(self, job: AsyncCircuitJob, portal: _Portal) -> None:
+        self._job = job
+        self._portal = portal
+
+    def __repr__(self) -> str:
+        return f"CircuitJob(job_id={self.job_id!s}, status={self.status.value!r})"
+
+    @property
+    def async_job(self) -> AsyncCircuitJob:
+        """The underlying ``AsyncCircuitJob``."""
+        return self._job
+
+    @property
+    def data(self) -> JobData:
+        """The last status document seen."""
+        return self._job.data
+
+    @property
+    def job_id(self) -> UUID:
+        """The job's id."""
+        return self._job.job_id
+
+    @property
+    def status(self) -> JobStatus:
+        """The last status seen (call ``update()`` for the current one)."""
+        return self._job.status
+
+    @_doc(AsyncCircuitJob.update)
+    def update(self) -> JobStatus:
+        return self._portal.run(self._job.update)
+
+    @_doc(AsyncCircuitJob.wait_for_completion)
+    def wait_for_completion(self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS) -> JobStatus:
+        return self._portal.run(self._job.wait_for_completion, timeout_secs=timeout_secs)
+
+    @_doc(AsyncCircuitJob.result)
+    def result(self) -> CircuitMeasurementResultsBatch | None:
+        return self._portal.run(self._job.result)
+
+    @_doc(AsyncCircuitJob.result_or_raise)
+    def result_or_raise(
+        self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> CircuitMeasurementResultsBatch:
+        return self._portal.run(self._job.result_or_raise, timeout_secs=timeout_secs)
+
+    @_doc(AsyncCircuitJob.payload)
+    def payload(self) -> tuple[list[Circuit | str], CircuitJobParameters]:
+        return self._portal.run(self._job.payload)
+
+    @_doc(AsyncCircuitJob.cancel)
+    def cancel(self) -> None:
+        return self._portal.run(self._job.cancel)
+
+    @_doc(AsyncCircuitJob.find_timeline_entry)
+    def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
+        return self._job.find_timeline_entry(status, source)
+
+
+class IQMClient:
+    """Blocking client for IQM quantum computers: ``AsyncIQMClient`` run through an anyio portal.
+
+    Takes the same arguments as ``AsyncIQMClient`` and offers the same methods, blocking. Works in
+    plain scripts, from several threads at once, and from code already running an event loop
+    (a notebook cell). Ctrl-C while waiting cancels the running request or poll. Use ``with`` or
+    call ``close()``; a client that is never closed is closed when garbage-collected.
+    """
+
+    def __init__(
+        self,
+        iqm_server_url: str | None = None,
+        *,
+        quantum_computer: str | None = None,
+        token: str | None = None,
+        tokens_file: str | None = None,
+        client_signature: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_poll_interval: float | None = None,
+        architecture_ttl: float | None = None,
+        max_concurrent_requests: int | None = None,
+        requests_per_second: float | None = None,
+        idempotent_submissions: bool | None = None,
+    ) -> None:
+        portal = _Portal()
+        try:
+            self._async = portal.run(
+                AsyncIQMClient,
+                iqm_server_url,
+                quantum_computer=quantum_computer,
+                token=token,
+                tokens_file=tokens_file,
+                client_signature=client_signature,
+                timeout=timeout,
+                max_retries=max_retries,
+                transport=transport,
+                max_poll_interval=max_poll_interval,
+                architecture_ttl=architecture_ttl,
+                max_concurrent_requests=max_concurrent_requests,
+                requests_per_second=requests_per_second,
+                idempotent_submissions=idempotent_submissions,
+            )
+        except BaseException:
+            portal.close()
+            raise
+        self._portal = portal
+        self._finalizer = weakref.finalize(self, _shutdown, portal, self._async)
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncIQMClient", "IQMClient", 1)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool and stop the event-loop thread (idempotent)."""
+        self._finalizer()
+
+    @property
+    def async_client(self) -> AsyncIQMClient:
+        """The underlying ``AsyncIQMClient`` (bound to this facade's event-loop thread)."""
+        return self._async
+
+    def _job(self, job: AsyncCircuitJob) -> CircuitJob:
+        return CircuitJob(job, self._portal)
+
+    @property
+    def quantum_computer_name(self) -> str:
+        """Name of the quantum computer (resolved on first use)."""
+        return self._portal.run(self._async.get_quantum_computer_name)
+
+    @_doc(AsyncIQMClient.get_quantum_computer_name)
+    def get_quantum_computer_name(self) -> str:
+        return self._portal.run(self._async.get_quantum_computer_name)
+
+    @_doc(AsyncIQMClient.get_quantum_computers)
+    def get_quantum_computers(self) -> list[QuantumComputer]:
+        return self._portal.run(self._async.get_quantum_computers)
+
+    @_doc(AsyncIQMClient.resolve_quantum_computer)
+    def resolve_quantum_computer(self) -> QuantumComputer:
+        return self._portal.run(self._async.resolve_quantum_computer)
+
+    @_doc(AsyncIQMClient.get_health)
+    def get_health(self) -> dict[str, Any]:
+        return self._portal.run(self._async.get_health)
+
+    @_doc(AsyncIQMClient.get_about)
+    def get_about(self) -> dict[str, Any]:
+        return self._portal.run(self._async.get_about)
+
+    @_doc(AsyncIQMClient._get_dut_label)
+    def _get_dut_label(self) -> str:
+        return self._portal.run(self._async._get_dut_label)
+
+    @_doc(AsyncIQMClient.get_static_quantum_architecture)
+    def get_static_quantum_architecture(self) -> StaticQuantumArchitecture:
+        return self._portal.run(self._async.get_static_quantum_architecture)
+
+    @_doc(AsyncIQMClient.get_feedback_groups)
+    def get_feedback_groups(self) -> tuple[frozenset[str], ...]:
+        return self._portal.run(self._async.get_feedback_groups)
+
+    @_doc(AsyncIQMClient.get_calibration_set)
+    def get_calibration_set(self, calibration_set_id: UUID | None = None) -> ObservationSetWithObservations:
+        return self._portal.run(self._async.get_calibration_set, calibration_set_id)
+
+    @_doc(AsyncIQMClient.get_quality_metric_set)
+    def get_quality_metric_set(
+        self, calibration_set_id: UUID | None = None
+    ) -> ObservationSetWithObservations:
+        return self._portal.run(self._async.get_quality_metric_set, calibration_set_id)
+
+    @_doc(AsyncIQMClient.get_calibration_quality_metrics)
+    def get_calibration_quality_metrics(self, calibration_set_id: UUID | None = None) -> ObservationFinder:
+        return self._portal.run(self._async.get_calibration_quality_metrics, calibration_set_id)
+
+    @_doc(AsyncIQMClient._get_calibration_quality_metrics)
+    def _get_calibration_quality_metrics(self, calibration_set_id: UUID | None = None) -> ObservationFinder:
+        return self._portal.run(self._async._get_calibration_quality_metrics, calibration_set_id)
+
+    @_doc(AsyncIQMClient.get_dynamic_quantum_architecture)
+    def get_dynamic_quantum_architecture(
+        self, calibration_set_id: UUID | None = None
+    ) -> DynamicQuantumArchitecture:
+        return self._portal.run(self._async.get_dynamic_quantum_architecture, calibration_set_id)
+
+    @_doc(AsyncIQMClient.create_run_request)
+    def create_run_request(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+    ) -> PostJobsRequest:
+        return self._portal.run(
+            self._async.create_run_request,
+            circuits,
+            qubit_mapping=qubit_mapping,
+            calibration_set_id=calibration_set_id,
+            shots=shots,
+            options=options,
+        )
+
+    @_doc(AsyncIQMClient.submit_circuits)
+    def submit_circuits(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+        use_timeslot: bool = False,
+    ) -> CircuitJob:
+        return self._job(
+            self._portal.run(
+                self._async.submit_circuits,
+                circuits,
+                qubit_mapping=qubit_mapping,
+                calibration_set_id=calibration_set_id,
+                shots=shots,
+                options=options,
+                use_timeslot=use_timeslot,
+            )
+        )
+
+    @_doc(AsyncIQMClient.submit_run_request)
+    def submit_run_request(self, run_request: PostJobsRequest, use_timeslot: bool = False) -> CircuitJob:
+        return self._job(self._portal.run(self._async.submit_run_request, run_request, use_timeslot))
+
+    @_doc(AsyncIQMClient.get_job_data)
+    def get_job_data(self, job_id: UUID) -> JobData:
+        return self._portal.run(self._async.get_job_data, job_id)
+
+    @_doc(AsyncIQMClient.get_job)
+    def get_job(self, job_id: UUID) -> CircuitJob:
+        return self._job(self._portal.run(self._async.get_job, job_id))
+
+    @_doc(AsyncIQMClient.cancel_job)
+    def cancel_job(self, job_id: UUID) -> None:
+        return self._portal.run(self._async.cancel_job, job_id)
+
+    @_doc(AsyncIQMClient.delete_job)
+    def delete_job(self, job_id: UUID) -> None:
+        return self._portal.run(self._async.delete_job, job_id)
+
+    @_doc(AsyncIQMClient.get_job_measurements)
+    def get_job_measurements(self, job_id: UUID) -> CircuitMeasurementResultsBatch:
+        return self._portal.run(self._async.get_job_measurements, job_id)
+
+    @_doc(AsyncIQMClient.get_job_measurement_counts)
+    def get_job_measurement_counts(self, job_id: UUID) -> list[CircuitMeasurementCounts]:
+        return self._portal.run(self._async.get_job_measurement_counts, job_id)
+
+    @_doc(AsyncIQMClient._get_submit_circuits_payload)
+    def _get_submit_circuits_payload(self, job_id: UUID) -> PostJobsRequest:
+        return self._portal.run(self._async._get_submit_circuits_payload, job_id)

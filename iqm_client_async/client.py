@@ -1,0 +1,536 @@
+"""``AsyncIQMClient``: the async client of the IQM Server REST API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from uuid import UUID
+
+import anyio
+import httpx
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from ._channel_properties import decode_feedback_groups
+from ._config import Settings, resolve_settings
+from ._errors import ClientConfigurationError, IQMError, ResponseDecodeError
+from ._http import HTTPClient, RetryKind
+from ._poller import JobPoller
+from .calibration import ObservationFinder
+from .job import AsyncCircuitJob
+from .models import (
+    Circuit,
+    CircuitCompilationOptions,
+    CircuitMeasurementCounts,
+    CircuitMeasurementResultsBatch,
+    DutData,
+    DynamicQuantumArchitecture,
+    JobData,
+    ListQuantumComputersResponse,
+    ObservationSetWithObservations,
+    PostJobsRequest,
+    QuantumComputer,
+    StaticQuantumArchitecture,
+    serialize_run_request,
+)
+from .validation import validate_circuits_dynamic, validate_circuits_static
+
+__all__ = ["AsyncIQMClient"]
+
+logger = logging.getLogger("iqm_client_async")
+
+T = TypeVar("T")
+
+_API = "/api/v1"
+_JOB_DATA = TypeAdapter(JobData)
+_DUTS = TypeAdapter(list[DutData])
+_SQAS = TypeAdapter(list[StaticQuantumArchitecture])
+_MEASUREMENTS: TypeAdapter[CircuitMeasurementResultsBatch] = TypeAdapter(CircuitMeasurementResultsBatch)
+_COUNTS = TypeAdapter(list[CircuitMeasurementCounts])
+_JSON_OBJECT = TypeAdapter(dict[str, Any])
+
+
+def _decode(adapter: TypeAdapter[T], response: httpx.Response) -> T:
+    try:
+        return adapter.validate_json(response.content)
+    except PydanticValidationError as exc:
+        raise ResponseDecodeError(
+            f"Unexpected response from {response.request.method} {response.request.url}: "
+            f"{exc.error_count()} validation error(s): {exc.errors()[0]['msg']}"
+        ) from None
+
+
+def _calset_path(calibration_set_id: UUID | str | None) -> str:
+    return "default" if calibration_set_id is None else str(calibration_set_id)
+
+
+class AsyncIQMClient:
+    """Async client for running quantum circuits on an IQM quantum computer.
+
+    Settings are resolved once, here: keyword > environment variable > default. Nothing is sent
+    until the first request; the quantum computer is resolved then (or in ``__aenter__``).
+
+    Args:
+        iqm_server_url: IQM Server root URL (env ``IQM_SERVER_URL``).
+        quantum_computer: alias of the quantum computer (env ``IQM_QUANTUM_COMPUTER``); may be
+            omitted when the server has exactly one.
+        token: bearer token (env ``IQM_TOKEN``).
+        tokens_file: path of a tokens file with ``access_token`` (env ``IQM_TOKENS_FILE``), re-read
+            when its token is about to expire.
+        client_signature: appended to the User-Agent header.
+        timeout: per-request timeout in seconds (env ``IQM_CLIENT_REQUESTS_TIMEOUT``, default 120).
+        max_retries: retries of a failed request where retrying is safe (env ``IQM_CLIENT_MAX_RETRIES``, default 4).
+        transport: any ``httpx.AsyncBaseTransport`` (``httpx.MockTransport``, ``httpx.ASGITransport``, ...).
+        max_poll_interval: longest delay between two status requests of a job
+            (env ``IQM_CLIENT_SECONDS_BETWEEN_CALLS``, default 5).
+        architecture_ttl: how long the dynamic architecture of the default calibration set is reused
+            (seconds, default 60; 0 refetches it for every submission like the reference).
+        max_concurrent_requests: requests in flight at once (and connection pool size), default 32.
+        requests_per_second: client-wide request rate limit, default 100.
+        idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: ask its
+            ``/about`` once, only after an ambiguous submission failure).
+
+    Raises:
+        ClientConfigurationError: invalid URL or authentication settings (no network call is made).
+    """
+
+    def __init__(
+        self,
+        iqm_server_url: str | None = None,
+        *,
+        quantum_computer: str | None = None,
+        token: str | None = None,
+        tokens_file: str | None = None,
+        client_signature: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_poll_interval: float | None = None,
+        architecture_ttl: float | None = None,
+        max_concurrent_requests: int | None = None,
+        requests_per_second: float | None = None,
+        idempotent_submissions: bool | None = None,
+    ) -> None:
+        self._settings: Settings = resolve_settings(
+            iqm_server_url,
+            quantum_computer=quantum_computer,
+            token=token,
+            tokens_file=tokens_file,
+            client_signature=client_signature,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_poll_interval=max_poll_interval,
+            architecture_ttl=architecture_ttl,
+            max_concurrent_requests=max_concurrent_requests,
+            requests_per_second=requests_per_second,
+        )
+        self._http = HTTPClient(
+            self._settings, transport=transport, honours_idempotency=self._honours_idempotency
+        )
+        self._idempotent_submissions = idempotent_submissions
+        self._quantum_computer: QuantumComputer | None = None
+        self._cache: dict[str, Any] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
+        self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
+        self._poller = JobPoller(self.get_job_data, max_interval=self._settings.max_poll_interval)
+        self._pid = os.getpid()
+
+    def __repr__(self) -> str:
+        qc = self._quantum_computer.alias if self._quantum_computer else self._settings.quantum_computer
+        return f"AsyncIQMClient({self._settings.root_url!r}, quantum_computer={qc!r})"
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self._qc_alias()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        await self._http.aclose()
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings (the token is hidden from their repr)."""
+        return self._settings
+
+    # ----------------------------------------------------------------- helpers
+
+    async def _once(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
+        """Compute ``factory()`` once per client; concurrent callers share the first computation."""
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[no-any-return]
+        lock = self._locks.setdefault(key, anyio.Lock())
+        async with lock:
+            if key not in self._cache:
+                self._cache[key] = await factory()
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    async def _qc_alias(self) -> str:
+        return (await self.resolve_quantum_computer()).alias
+
+    async def _qc_path(self, suffix: str) -> str:
+        return f"{_API}/quantum-computers/{await self._qc_alias()}/{suffix}"
+
+    async def _honours_idempotency(self) -> bool:
+        if self._idempotent_submissions is not None:
+            return self._idempotent_submissions
+
+        async def ask() -> bool:
+            try:
+                about = await self.get_about()
+            except IQMError:
+                return False
+            return about.get("idempotency_key_supported") is True
+
+        return await self._once("idempotency", ask)
+
+    # ----------------------------------------------------------------- quantum computer
+
+    async def get_quantum_computers(self) -> list[QuantumComputer]:
+        """The quantum computers the server offers."""
+        response = await self._http.request("GET", f"{_API}/quantum-computers")
+        return _decode(TypeAdapter(ListQuantumComputersResponse), response).quantum_computers
+
+    async def resolve_quantum_computer(self) -> QuantumComputer:
+        """Select the quantum computer (once): the configured alias, or the server's only one.
+
+        Raises:
+            ClientConfigurationError: the alias does not exist, or none was given and the server
+                does not have exactly one.
+        """
+        if self._quantum_computer is not None:
+            return self._quantum_computer
+
+        async def resolve() -> QuantumComputer:
+            computers = await self.get_quantum_computers()
+            available = ", ".join(qc.alias for qc in computers)
+            wanted = self._settings.quantum_computer
+            if wanted is None:
+                if len(computers) != 1:
+                    raise ClientConfigurationError(
+                        f"Quantum computer not selected. Available quantum computers are: {available}"
+                    )
+                return computers[0]
+            for qc in computers:
+                if qc.alias == wanted:
+                    return qc
+            raise ClientConfigurationError(
+                f'Quantum computer "{wanted}" does not exist. Available quantum computers are: {available}'
+            )
+
+        self._quantum_computer = await self._once("quantum_computer", resolve)
+        return self._quantum_computer
+
+    @property
+    def quantum_computer_name(self) -> str:
+        """Name of the quantum computer (its alias; its display name when the alias is ``default``).
+
+        Raises:
+            IQMError: the quantum computer has not been resolved yet (use ``async with`` or await
+                ``get_quantum_computer_name()``).
+        """
+        if self._quantum_computer is None:
+            raise IQMError(
+                "The quantum computer is not resolved yet: use `async with AsyncIQMClient(...)` "
+                "or `await client.get_quantum_computer_name()`."
+            )
+        qc = self._quantum_computer
+        return qc.display_name if qc.alias == "default" else qc.alias
+
+    async def get_quantum_computer_name(self) -> str:
+        """Resolve the quantum computer if needed and return ``quantum_computer_name``."""
+        await self.resolve_quantum_computer()
+        return self.quantum_computer_name
+
+    # ----------------------------------------------------------------- server information
+
+    async def get_health(self) -> dict[str, Any]:
+        """Health status of the quantum computer."""
+        return _decode(_JSON_OBJECT, await self._http.request("GET", await self._qc_path("health")))
+
+    async def get_about(self) -> dict[str, Any]:
+        """Information about the IQM Server (cached for the client's lifetime)."""
+
+        async def fetch() -> dict[str, Any]:
+            return _decode(_JSON_OBJECT, await self._http.request("GET", "/about"))
+
+        return await self._once("about", fetch)
+
+    async def _get_dut_label(self) -> str:
+        """The label of the quantum computer's single chip (cached).
+
+        Raises:
+            IQMError: the server lists other than exactly one DUT.
+        """
+
+        async def fetch() -> str:
+            duts = _decode(_DUTS, await self._http.request("GET", await self._qc_path("artifacts/duts")))
+            if len(duts) != 1:
+                raise IQMError(f"Expected exactly 1 DUT, but got {len(duts)}.")
+            return duts[0].label
+
+        return await self._once("dut_label", fetch)
+
+    async def get_static_quantum_architecture(self) -> StaticQuantumArchitecture:
+        """The static quantum architecture: qubits, resonators, connectivity (cached)."""
+
+        async def fetch() -> StaticQuantumArchitecture:
+            await self._get_dut_label()
+            path = await self._qc_path("artifacts/static-quantum-architectures")
+            return _decode(_SQAS, await self._http.request("GET", path))[0]
+
+        return await self._once("static_architecture", fetch)
+
+    async def get_feedback_groups(self) -> tuple[frozenset[str], ...]:
+        """Groups of qubits that can receive real-time feedback from each other (largest first).
+
+        Decoded from the channel-properties protobuf artifact; one group means no routing restriction.
+        """
+
+        async def fetch() -> bytes:
+            path = await self._qc_path("artifacts/channel-properties")
+            response = await self._http.request("GET", path, headers={"Accept": "application/protobuf"})
+            return response.content
+
+        data = await self._once("channel_properties", fetch)
+        qubits = (await self.get_static_quantum_architecture()).qubits
+        return decode_feedback_groups(data, qubits)
+
+    # ----------------------------------------------------------------- calibration
+
+    async def get_calibration_set(
+        self, calibration_set_id: UUID | None = None
+    ) -> ObservationSetWithObservations:
+        """A calibration set (the current default one when ``calibration_set_id`` is None)."""
+        path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}"
+        return _decode(TypeAdapter(ObservationSetWithObservations), await self._http.request("GET", path))
+
+    async def get_quality_metric_set(
+        self, calibration_set_id: UUID | None = None
+    ) -> ObservationSetWithObservations:
+        """The quality metrics of a calibration set (the current default one when None)."""
+        path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}/metrics"
+        return _decode(TypeAdapter(ObservationSetWithObservations), await self._http.request("GET", path))
+
+    async def get_calibration_quality_metrics(
+        self, calibration_set_id: UUID | None = None
+    ) -> ObservationFinder:
+        """Calibration set and quality metrics in a searchable ``ObservationFinder`` (experimental API)."""
+        logger.warning(
+            "get_calibration_quality_metrics is an experimental method; its API may change "
+            "without backwards compatibility."
+        )
+        return await self._get_calibration_quality_metrics(calibration_set_id)
+
+    async def _get_calibration_quality_metrics(
+        self, calibration_set_id: UUID | None = None
+    ) -> ObservationFinder:
+        """See ``get_calibration_quality_metrics`` (no warning); both documents are fetched concurrently."""
+        results: dict[str, ObservationSetWithObservations] = {}
+
+        async def fetch(
+            name: str, getter: Callable[[UUID | None], Awaitable[ObservationSetWithObservations]]
+        ) -> None:
+            results[name] = await getter(calibration_set_id)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fetch, "calibration", self.get_calibration_set)
+            tg.start_soon(fetch, "metrics", self.get_quality_metric_set)
+        return ObservationFinder([*results["calibration"].observations, *results["metrics"].observations])
+
+    async def get_dynamic_quantum_architecture(
+        self, calibration_set_id: UUID | None = None
+    ) -> DynamicQuantumArchitecture:
+        """The dynamic quantum architecture (calibrated gates and loci) of a calibration set.
+
+        Cached per calibration set id. For the default calibration set (``None``) the answer is
+        reused for ``architecture_ttl`` seconds, and dropped as soon as a job reports that the server
+        used a different calibration set.
+        """
+        if calibration_set_id is not None:
+            if calibration_set_id in self._architectures:
+                return self._architectures[calibration_set_id]
+        elif self._default_architecture is not None:
+            architecture, fetched_at = self._default_architecture
+            if anyio.current_time() - fetched_at < self._settings.architecture_ttl:
+                return architecture
+        lock = self._locks.setdefault(f"dqa:{calibration_set_id}", anyio.Lock())
+        async with lock:
+            if calibration_set_id is not None and calibration_set_id in self._architectures:
+                return self._architectures[calibration_set_id]
+            if calibration_set_id is None and self._default_architecture is not None:
+                architecture, fetched_at = self._default_architecture
+                if anyio.current_time() - fetched_at < self._settings.architecture_ttl:
+                    return architecture
+            path = (
+                f"{_API}/calibration-sets/{await self._qc_alias()}/"
+                f"{_calset_path(calibration_set_id)}/dynamic-quantum-architecture"
+            )
+            architecture = _decode(
+                TypeAdapter(DynamicQuantumArchitecture), await self._http.request("GET", path)
+            )
+            self._architectures[architecture.calibration_set_id] = architecture
+            if calibration_set_id is None:
+                self._default_architecture = (architecture, anyio.current_time())
+            return architecture
+
+    def _note_calibration_set(self, used: UUID | None) -> None:
+        """Drop the cached default architecture if the server just used another calibration set."""
+        if used is not None and self._default_architecture is not None:
+            if self._default_architecture[0].calibration_set_id != used:
+                logger.info(
+                    "Default calibration set changed to %s; refetching its architecture next time", used
+                )
+                self._default_architecture = None
+
+    # ----------------------------------------------------------------- submission
+
+    async def create_run_request(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+    ) -> PostJobsRequest:
+        """Validate circuits and build the request ``submit_circuits`` would send, without sending it.
+
+        Static checks run before any network call; the checks against the dynamic architecture
+        need it (cached, see ``get_dynamic_quantum_architecture``).
+
+        Raises:
+            ValueError: ``shots`` < 1.
+            CircuitValidationError: a circuit is invalid; the message names circuit, instruction and problem.
+        """
+        if shots < 1:
+            raise ValueError("Number of shots must be greater than zero.")
+        options = options or CircuitCompilationOptions()
+        normalized = validate_circuits_static(circuits)
+        architecture = await self.get_dynamic_quantum_architecture(calibration_set_id)
+        validate_circuits_dynamic(normalized, architecture, qubit_mapping, options.move_gate_validation)
+        return PostJobsRequest.from_validated(
+            normalized,
+            qubit_mapping=dict(qubit_mapping) if qubit_mapping is not None else None,
+            calibration_set_id=calibration_set_id,
+            shots=shots,
+            options=options,
+        )
+
+    async def submit_circuits(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+        use_timeslot: bool = False,
+    ) -> AsyncCircuitJob:
+        """Validate and submit a batch of circuits; return the job.
+
+        Args:
+            circuits: circuits to run (``Circuit`` objects, or QIR strings passed through).
+            qubit_mapping: logical -> physical qubit names, for all circuits; None if they use physical names.
+            calibration_set_id: calibration set to use; None for the server's current default.
+            shots: repetitions of every circuit, >= 1.
+            options: compilation options.
+            use_timeslot: submit to the timeslot queue instead of the shared queue.
+
+        Raises:
+            ValueError: ``shots`` < 1.
+            CircuitValidationError: before any request, for invalid circuits.
+            SubmissionOutcomeUnknownError: the submission failed after it may have reached the server.
+            APIStatusError: the server refused the job.
+        """
+        request = await self.create_run_request(
+            circuits,
+            qubit_mapping=qubit_mapping,
+            calibration_set_id=calibration_set_id,
+            shots=shots,
+            options=options,
+        )
+        return await self.submit_run_request(request, use_timeslot=use_timeslot)
+
+    async def submit_run_request(
+        self, run_request: PostJobsRequest, use_timeslot: bool = False
+    ) -> AsyncCircuitJob:
+        """Submit a prepared run request (see ``create_run_request``); return the job.
+
+        Every submission carries a fresh ``Idempotency-Key``; see the retry rules in the README.
+        """
+        content = serialize_run_request(run_request)
+        if os.environ.get("IQM_CLIENT_DEBUG") == "1":
+            print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
+        path = f"{_API}/jobs/{await self._qc_alias()}/circuit"
+        response = await self._http.request(
+            "POST",
+            path,
+            retry=RetryKind.SUBMIT,
+            params={"use_timeslot": "true" if use_timeslot else "false"},
+            content=content,
+            headers={"Content-Type": "application/json; charset=UTF-8", "Idempotency-Key": str(uuid.uuid4())},
+        )
+        job = AsyncCircuitJob(
+            _decode(_JOB_DATA, response),
+            self,
+            uses_default_calibration=run_request.calibration_set_id is None,
+        )
+        return job
+
+    # ----------------------------------------------------------------- jobs
+
+    async def get_job_data(self, job_id: UUID) -> JobData:
+        """The job's current status document (no warnings emitted)."""
+        return _decode(_JOB_DATA, await self._http.request("GET", f"{_API}/jobs/{job_id}"))
+
+    async def get_job(self, job_id: UUID) -> AsyncCircuitJob:
+        """A job object for an existing job (e.g. one submitted in another session).
+
+        Job messages and errors are emitted as ``UserWarning``\\ s, as in the reference client.
+        """
+        data = await self.get_job_data(job_id)
+        for message in data.messages:
+            warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
+        for error in data.errors:
+            warnings.warn(f"{error.source}: {error.error_code}: {error.message}", stacklevel=2)
+        return AsyncCircuitJob(data, self)
+
+    async def cancel_job(self, job_id: UUID) -> None:
+        """Cancel a job: a waiting job never runs, a running one is interrupted, a finished one is unchanged."""
+        await self._http.request("POST", f"{_API}/jobs/{job_id}/cancel")
+
+    async def delete_job(self, job_id: UUID) -> None:
+        """Cancel a job and remove it from the server. There is no way to recover a deleted job."""
+        await self._http.request("DELETE", f"{_API}/jobs/{job_id}")
+
+    async def get_job_measurements(self, job_id: UUID) -> CircuitMeasurementResultsBatch:
+        """Per-circuit measurement results: ``{key: [[bit per locus qubit] per shot]}``."""
+        response = await self._http.request("GET", f"{_API}/jobs/{job_id}/artifacts/measurements")
+        return _decode(_MEASUREMENTS, response)
+
+    async def get_job_measurement_counts(self, job_id: UUID) -> list[CircuitMeasurementCounts]:
+        """Per-circuit measurement histograms."""
+        response = await self._http.request("GET", f"{_API}/jobs/{job_id}/artifacts/measurement_counts")
+        return _decode(_COUNTS, response)
+
+    async def _get_submit_circuits_payload(self, job_id: UUID) -> PostJobsRequest:
+        """The request that created a circuit job, as the server stored it."""
+        response = await self._http.request("GET", f"{_API}/jobs/{job_id}/payload")
+        try:
+            return PostJobsRequest.model_validate(json.loads(response.content))
+        except (ValueError, PydanticValidationError) as exc:
+            raise ResponseDecodeError(f"Unexpected job payload for job {job_id}: {exc}") from None

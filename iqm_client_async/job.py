@@ -1,0 +1,157 @@
+"""``AsyncCircuitJob``: a submitted circuit job, its status, waiting, and results."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from ._errors import IQMError, JobTimeoutError
+from ._poller import TERMINAL_STATUSES
+from .models import (
+    Circuit,
+    CircuitJobParameters,
+    CircuitMeasurementResultsBatch,
+    JobData,
+    JobStatus,
+    TimelineEntry,
+)
+
+if TYPE_CHECKING:
+    from .client import AsyncIQMClient
+
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "AsyncCircuitJob"]
+
+logger = logging.getLogger("iqm_client_async")
+
+DEFAULT_TIMEOUT_SECONDS = 10800.0
+
+
+class AsyncCircuitJob:
+    """A circuit job on the server: its last seen status, waiting, and results.
+
+    Created by ``AsyncIQMClient.submit_circuits`` or ``AsyncIQMClient.get_job``.
+    """
+
+    def __init__(
+        self, data: JobData, client: AsyncIQMClient, *, uses_default_calibration: bool = False
+    ) -> None:
+        self.data = data
+        self._client = client
+        self._uses_default_calibration = uses_default_calibration
+        self._result: CircuitMeasurementResultsBatch | None = None
+        self._payload: tuple[list[Circuit | str], CircuitJobParameters] | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncCircuitJob(job_id={self.job_id!s}, status={self.status.value!r})"
+
+    @property
+    def job_id(self) -> UUID:
+        """The job's id."""
+        return self.data.id
+
+    @property
+    def status(self) -> JobStatus:
+        """The last status seen (call ``update()`` for the current one)."""
+        return self.data.status
+
+    def _set_data(self, data: JobData) -> None:
+        self.data = data
+        if self._uses_default_calibration and data.compilation is not None:
+            self._client._note_calibration_set(data.compilation.calibration_set_id)
+
+    async def update(self) -> JobStatus:
+        """Fetch the job's current status (shares a request already in flight for this job)."""
+        self._set_data(await self._client._poller.refresh(self.job_id))
+        return self.status
+
+    async def wait_for_completion(self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS) -> JobStatus:
+        """Poll until the job is completed, failed or cancelled, or ``timeout_secs`` have passed.
+
+        Polling adapts to the queue position and execution progress instead of a fixed interval.
+        Cancelling the awaiting task stops polling at once (the job itself is not cancelled).
+
+        Args:
+            timeout_secs: give up after this many seconds and return the non-terminal status; 0 waits forever.
+
+        Returns:
+            The last status seen.
+        """
+        data = await self._client._poller.wait(
+            self.job_id, self.data, timeout=timeout_secs or None, on_update=self._set_data
+        )
+        self._set_data(data)
+        if self.status not in TERMINAL_STATUSES:
+            logger.warning(
+                "Job %s reached the timeout of %ss. Stopping polling and returning the current non-terminal status.",
+                self.job_id,
+                timeout_secs,
+            )
+        if self.data.messages:
+            logger.debug(
+                "Job messages:\n%s", "\n".join(f"  {m.source}: {m.message}" for m in self.data.messages)
+            )
+        if self.status == JobStatus.FAILED:
+            logger.error(
+                "Job failed! Error(s):\n%s",
+                "\n".join(f"  {e.source}: {e.error_code}: {e.message}" for e in self.data.errors),
+            )
+        elif self.status == JobStatus.CANCELLED:
+            logger.error("Job was cancelled!")
+        return self.status
+
+    async def result(self) -> CircuitMeasurementResultsBatch | None:
+        """The measurement results if the job has completed, else None (cached once fetched).
+
+        Job messages are emitted as ``UserWarning``\\ s when the results are first fetched.
+        """
+        if self._result is None:
+            if self.status != JobStatus.COMPLETED:
+                await self.update()
+            if self.status != JobStatus.COMPLETED:
+                return None
+            self._result = await self._client.get_job_measurements(self.job_id)
+            for message in self.data.messages:
+                warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
+        return self._result
+
+    async def result_or_raise(
+        self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> CircuitMeasurementResultsBatch:
+        """Wait for the job and return its results.
+
+        Raises:
+            JobTimeoutError: the job did not finish within ``timeout_secs``.
+            IQMError: the job failed or was cancelled (the message lists the server's errors).
+        """
+        status = await self.wait_for_completion(timeout_secs=timeout_secs)
+        if status not in TERMINAL_STATUSES:
+            raise JobTimeoutError(
+                f"Job {self.job_id} did not finish within {timeout_secs} s (status {status.value})."
+            )
+        result = await self.result()
+        if result is None:
+            errors = (
+                "; ".join(f"{e.error_code}: {e.message}" for e in self.data.errors) or "no errors reported"
+            )
+            raise IQMError(f"Job {self.job_id} ended with status {status.value}: {errors}")
+        return result
+
+    async def payload(self) -> tuple[list[Circuit | str], CircuitJobParameters]:
+        """The circuits and the execution parameters this job was submitted with (cached)."""
+        if self._payload is None:
+            request = await self._client._get_submit_circuits_payload(self.job_id)
+            self._payload = request.split_payload()
+        return self._payload
+
+    async def cancel(self) -> None:
+        """Cancel the job on the server."""
+        await self._client.cancel_job(self.job_id)
+
+    def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
+        """The first timeline entry with this status (and source, if given), or None."""
+        for entry in self.data.timeline:
+            if entry.status == status and (source is None or entry.source == source):
+                return entry
+        return None

@@ -1,0 +1,325 @@
+"""The request layer: error decoding, retry rules, redirects, pacing (MockTransport, no sockets)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import anyio
+import httpx
+import pytest
+
+from iqm_client_async import _errors as errors
+from iqm_client_async._config import resolve_settings
+from iqm_client_async._http import HTTPClient, RetryKind, parse_retry_after
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def make_client(
+    handler: Handler, *, retries: int = 3, idempotent: bool | None = None, **kw: object
+) -> HTTPClient:
+    settings = resolve_settings(
+        "https://iqm.example.com",
+        quantum_computer=None,
+        token="s3cret-token",
+        tokens_file=None,
+        client_signature=None,
+        timeout=5.0,
+        max_retries=retries,
+        environ={},
+        **kw,  # type: ignore[arg-type]
+    )
+
+    async def honours() -> bool:
+        return bool(idempotent)
+
+    return HTTPClient(
+        settings,
+        transport=httpx.MockTransport(handler),
+        honours_idempotency=honours if idempotent is not None else None,
+        backoff_scale=0.0,
+    )
+
+
+def counting(responses: list[httpx.Response | Exception]) -> tuple[Handler, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        item = responses[min(len(seen), len(responses)) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, seen
+
+
+ERROR_CLASSES = [
+    (400, errors.InvalidOperationError),
+    (401, errors.AuthenticationError),
+    (403, errors.ForbiddenError),
+    (404, errors.NotFoundError),
+    (409, errors.ConflictError),
+    (413, errors.DataSizeError),
+    (422, errors.ValidationError),
+    (429, errors.RateLimitError),
+    (500, errors.InternalSystemError),
+    (502, errors.BadGatewayError),
+    (503, errors.SystemUnavailableError),
+    (504, errors.OperationTimeoutError),
+    (405, errors.UnexpectedStatusError),
+    (418, errors.UnexpectedStatusError),
+    (499, errors.UnexpectedStatusError),  # not an HTTPStatus member: the reference raises ValueError
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("status", "cls"), ERROR_CLASSES)
+async def test_every_status_maps_to_its_class(status: int, cls: type[errors.APIStatusError]) -> None:
+    body = {
+        "message": "Job 1 not found",
+        "error_code": "job_not_found",
+        "source": "iqm-server",
+        "detail": "x",
+    }
+    handler, seen = counting([httpx.Response(status, json=body)])
+    client = make_client(handler, retries=0)
+    with pytest.raises(cls) as info:
+        await client.request("GET", "/api/v1/jobs/1")
+    err = info.value
+    assert isinstance(err, errors.IQMError) and isinstance(err, errors.APIStatusError)
+    assert (err.status_code, err.error_code, err.message, err.source) == (
+        status,
+        "job_not_found",
+        "Job 1 not found",
+        "iqm-server",
+    )
+    assert "s3cret-token" not in str(err) and "s3cret-token" not in repr(err.__dict__)
+    assert len(seen) == 1
+
+
+@pytest.mark.asyncio
+async def test_legacy_detail_body_and_html_body() -> None:
+    handler, _ = counting([httpx.Response(401, json={"detail": "unauthorized"})])
+    with pytest.raises(errors.AuthenticationError, match="unauthorized"):
+        await make_client(handler, retries=0).request("GET", "/x")
+    html = "<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>"
+    handler, _ = counting([httpx.Response(502, text=html, headers={"content-type": "text/html"})])
+    with pytest.raises(errors.BadGatewayError) as info:
+        await make_client(handler, retries=0).request("GET", "/x")
+    assert info.value.message == "Bad Gateway (text/html): 502 Bad Gateway"
+    assert info.value.error_code is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+async def test_safe_requests_retry_on_transient_statuses(status: int) -> None:
+    handler, seen = counting([httpx.Response(status), httpx.Response(200, json={"ok": True})])
+    response = await make_client(handler).request("GET", "/x")
+    assert response.json() == {"ok": True} and len(seen) == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 500])
+async def test_no_retry_on_permanent_statuses(status: int) -> None:
+    handler, seen = counting([httpx.Response(status, json={"message": "no"})])
+    with pytest.raises(errors.APIStatusError):
+        await make_client(handler).request("GET", "/x")
+    assert len(seen) == 1
+
+
+@pytest.mark.asyncio
+async def test_retries_are_bounded_by_max_retries() -> None:
+    handler, seen = counting([httpx.Response(503)])
+    with pytest.raises(errors.SystemUnavailableError):
+        await make_client(handler, retries=2).request("GET", "/x")
+    assert len(seen) == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (httpx.ConnectError("refused"), errors.APIConnectionError),
+        (httpx.ReadTimeout("slow"), errors.APITimeoutError),
+        (httpx.RemoteProtocolError("reset"), errors.APIConnectionError),
+    ],
+)
+async def test_safe_requests_retry_on_connection_errors(exc: Exception, cls: type[errors.IQMError]) -> None:
+    handler, seen = counting([exc, httpx.Response(200)])
+    assert (await make_client(handler).request("POST", "/api/v1/jobs/1/cancel")).status_code == 200
+    assert len(seen) == 2
+    handler, seen = counting([exc])
+    with pytest.raises(cls):
+        await make_client(handler, retries=1).request("DELETE", "/api/v1/jobs/1")
+    assert len(seen) == 2
+
+
+@pytest.mark.asyncio
+async def test_submit_not_retried_after_read_timeout() -> None:
+    handler, seen = counting([httpx.ReadTimeout("lost"), httpx.Response(200)])
+    client = make_client(handler)
+    headers = {"Idempotency-Key": "key-1"}
+    with pytest.raises(errors.SubmissionOutcomeUnknownError) as info:
+        await client.request(
+            "POST", "/api/v1/jobs/qc/circuit", retry=RetryKind.SUBMIT, content=b"{}", headers=headers
+        )
+    assert len(seen) == 1
+    assert info.value.idempotency_key == "key-1" and "key-1" in str(info.value)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "exc", [httpx.ReadTimeout("lost"), httpx.RemoteProtocolError("dropped"), httpx.ReadError("x")]
+)
+async def test_submit_not_retried_after_ambiguous_errors_when_keys_not_honoured(exc: Exception) -> None:
+    handler, seen = counting([exc, httpx.Response(200)])
+    with pytest.raises(errors.SubmissionOutcomeUnknownError):
+        await make_client(handler, idempotent=False).request(
+            "POST", "/j", retry=RetryKind.SUBMIT, headers={"Idempotency-Key": "k"}
+        )
+    assert len(seen) == 1
+
+
+@pytest.mark.asyncio
+async def test_submit_retried_with_same_key_when_server_honours_keys() -> None:
+    handler, seen = counting([httpx.ReadTimeout("lost"), httpx.RemoteProtocolError("x"), httpx.Response(200)])
+    await make_client(handler, idempotent=True).request(
+        "POST", "/j", retry=RetryKind.SUBMIT, content=b"{}", headers={"Idempotency-Key": "same"}
+    )
+    assert [r.headers["Idempotency-Key"] for r in seen] == ["same"] * 3
+
+
+@pytest.mark.asyncio
+async def test_submit_ambiguous_retries_exhausted_carries_key() -> None:
+    handler, seen = counting([httpx.ReadTimeout("lost")])
+    with pytest.raises(errors.SubmissionOutcomeUnknownError) as info:
+        await make_client(handler, retries=2, idempotent=True).request(
+            "POST", "/j", retry=RetryKind.SUBMIT, headers={"Idempotency-Key": "k9"}
+        )
+    assert len(seen) == 3 and info.value.idempotency_key == "k9"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "first",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow connect"),
+        httpx.Response(429),
+        httpx.Response(503),
+    ],
+)
+async def test_submit_retried_when_certainly_not_created(first: httpx.Response | Exception) -> None:
+    handler, seen = counting([first, httpx.Response(200)])
+    await make_client(handler).request("POST", "/j", retry=RetryKind.SUBMIT, headers={"Idempotency-Key": "k"})
+    assert len(seen) == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_submit_not_retried_on_server_errors(status: int) -> None:
+    handler, seen = counting([httpx.Response(status)])
+    with pytest.raises(errors.APIStatusError):
+        await make_client(handler).request("POST", "/j", retry=RetryKind.SUBMIT)
+    assert len(seen) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_redirect_refused_on_mutating_requests(method: str) -> None:
+    handler, seen = counting([httpx.Response(307, headers={"Location": "https://evil.example.com/j"})])
+    with pytest.raises(errors.RedirectRefusedError, match="evil.example.com") as info:
+        await make_client(handler).request(method, "/j")
+    assert info.value.location == "https://evil.example.com/j" and len(seen) == 1
+
+
+@pytest.mark.asyncio
+async def test_get_redirect_followed_without_authorization_to_other_origin() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "iqm.example.com":
+            return httpx.Response(302, headers={"Location": "https://other.example.com/x"})
+        seen.append(request)
+        return httpx.Response(200)
+
+    seen: list[httpx.Request] = []
+    await make_client(handler).request("GET", "/x")
+    assert len(seen) == 1 and "Authorization" not in seen[0].headers
+
+
+@pytest.mark.asyncio
+async def test_same_origin_redirect_keeps_authorization() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/x":
+            return httpx.Response(301, headers={"Location": "/y"})
+        seen.append(request)
+        return httpx.Response(200)
+
+    seen: list[httpx.Request] = []
+    await make_client(handler).request("GET", "/x")
+    assert seen[0].headers["Authorization"] == "Bearer s3cret-token"
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("0.5") == 0.5
+    assert (
+        parse_retry_after(format_datetime(now + timedelta(seconds=7), usegmt=True), now=now.timestamp())
+        == 7.0
+    )
+    assert (
+        parse_retry_after(format_datetime(now - timedelta(seconds=7), usegmt=True), now=now.timestamp())
+        == 0.0
+    )
+    assert parse_retry_after("99999") == 120.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@pytest.mark.asyncio
+async def test_retry_after_is_honoured_and_pauses_every_request() -> None:
+    handler, seen = counting([httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200)])
+    client = make_client(handler)
+    started = anyio.current_time()
+    await client.request("GET", "/x")
+    assert anyio.current_time() - started >= 0.29
+    # the pause applied to the whole client: a fresh request right after a 429 also waits
+    handler2, _ = counting([httpx.Response(200)])
+    client2 = make_client(handler2)
+    client2.budget.pause(0.2)
+    started = anyio.current_time()
+    await client2.request("GET", "/y")
+    assert anyio.current_time() - started >= 0.19
+
+
+@pytest.mark.asyncio
+async def test_concurrency_budget_caps_requests_in_flight() -> None:
+    in_flight = 0
+    peak = 0
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await anyio.sleep(0.01)
+            in_flight -= 1
+            return httpx.Response(200)
+
+    client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=4, requests_per_second=10_000)
+    client._client._transport = Slow()
+    async with anyio.create_task_group() as tg:
+        for _ in range(40):
+            tg.start_soon(client.request, "GET", "/x")
+    assert peak == 4
+
+
+@pytest.mark.asyncio
+async def test_token_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    handler, _ = counting([httpx.Response(503), httpx.Response(200)])
+    await make_client(handler).request("GET", "/x")
+    assert caplog.records and "s3cret-token" not in caplog.text
