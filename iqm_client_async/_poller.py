@@ -88,14 +88,14 @@ class JobPoller:
         job_id: UUID,
         current: JobData,
         *,
-        timeout: float | None,
+        max_wait: float | None,
         on_update: Callable[[JobData], None] | None = None,
     ) -> JobData:
-        """Poll until the job is terminal or ``timeout`` seconds have passed; return the last status seen.
+        """Poll until the job is terminal or ``max_wait`` seconds have passed; return the last status seen.
 
         The first status request goes out immediately unless ``current`` is already terminal.
         """
-        deadline = None if timeout is None else anyio.current_time() + timeout
+        deadline = None if max_wait is None else anyio.current_time() + max_wait
         planner = self.planner()
         data = current
         if data.status not in TERMINAL_STATUSES:

@@ -389,12 +389,10 @@ class AsyncIQMClient:
 
     def _note_calibration_set(self, used: UUID | None) -> None:
         """Drop the cached default architecture if the server just used another calibration set."""
-        if used is not None and self._default_architecture is not None:
-            if self._default_architecture[0].calibration_set_id != used:
-                logger.info(
-                    "Default calibration set changed to %s; refetching its architecture next time", used
-                )
-                self._default_architecture = None
+        cached = self._default_architecture
+        if used is not None and cached is not None and cached[0].calibration_set_id != used:
+            logger.info("Default calibration set changed to %s; refetching its architecture next time", used)
+            self._default_architecture = None
 
     # ----------------------------------------------------------------- submission
 

@@ -79,7 +79,7 @@ class AsyncCircuitJob:
             The last status seen.
         """
         data = await self._client._poller.wait(
-            self.job_id, self.data, timeout=timeout_secs or None, on_update=self._set_data
+            self.job_id, self.data, max_wait=timeout_secs or None, on_update=self._set_data
         )
         self._set_data(data)
         if self.status not in TERMINAL_STATUSES:
