@@ -1,0 +1,135 @@
+"""Command line: ``python -m iqm_client_async.emulator [options]`` serves an emulated IQM Server until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from iqm_client_async.emulator.faults import FaultSpec, FaultSpecError
+from iqm_client_async.emulator.presets import PRESET_NAMES
+from iqm_client_async.emulator.server import Emulator
+from iqm_client_async.emulator.settings import EmulatorConfigurationError, EmulatorSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser (one option per ``EmulatorSettings`` field)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m iqm_client_async.emulator",
+        description="Serve an emulated IQM Server (REST API of a circuit-running QPU) until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="TCP port, 0 for a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--qpu", default="garnet", choices=PRESET_NAMES, help="QPU preset (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed for sampling and faults (default: random)"
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
+    parser.add_argument("--job-duration-ms", type=float, default=0.0, help="minimum execution time of a job")
+    parser.add_argument("--workers", type=int, default=1, help="execution slots (default: %(default)s)")
+    parser.add_argument(
+        "--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request"
+    )
+    parser.add_argument(
+        "--noise",
+        default="none",
+        choices=("none", "calibrated"),
+        help="simulated noise (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="injected faults as kind:rate pairs, e.g. 503:0.1,429:0.05,reset:0.03,slow:0.02,lost:0.01",
+    )
+    parser.add_argument(
+        "--slow-delay-s", type=float, default=30.0, help="delay of 'slow' faults (default: 30)"
+    )
+    parser.add_argument(
+        "--retry-after-s", type=int, default=1, help="Retry-After of injected 429s (default: 1)"
+    )
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file keeping jobs across restarts")
+    parser.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error"), help="log level"
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
+    """``EmulatorSettings`` from parsed command-line arguments.
+
+    Raises:
+        EmulatorConfigurationError: an option value is invalid.
+    """
+    try:
+        faults = FaultSpec.parse(args.faults)
+    except FaultSpecError as exc:
+        raise EmulatorConfigurationError(str(exc)) from None
+    return EmulatorSettings(
+        host=args.host,
+        port=args.port,
+        qpu=args.qpu,
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        job_duration_ms=args.job_duration_ms,
+        workers=args.workers,
+        token=args.token,
+        noise=args.noise,
+        faults=faults,
+        slow_delay_s=args.slow_delay_s,
+        retry_after_s=args.retry_after_s,
+        db=args.db,
+    )
+
+
+async def serve(settings: EmulatorSettings) -> None:
+    """Run the emulator until cancelled (Ctrl-C) or terminated (SIGTERM)."""
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    async with Emulator(settings) as emulator:
+        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+        core = emulator.core
+        print(
+            f"IQM Server emulator: {core.preset.display_name} ({len(core.preset.qubits)} qubits, "
+            f"noise {settings.noise}) at {emulator.url}  (Ctrl-C to stop)",
+            flush=True,
+        )
+        try:
+            await emulator.serve_forever()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and serve; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except EmulatorConfigurationError as exc:
+        parser.error(exc.message)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(serve(settings))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    except OSError as exc:
+        print(f"Cannot start the emulator: {exc}", file=sys.stderr)
+        return 1
+    print("Emulator stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,486 @@
+"""The job queue and its executor: FIFO order, ``workers`` execution slots, cancellation, results.
+
+A job is ``waiting`` in the FIFO queue (``queue_position`` = waiting jobs ahead of it) until an execution
+slot takes it; it is then ``processing`` while being compiled and simulated (in a thread, so the event loop
+keeps answering), and ends ``completed``, ``failed`` or ``cancelled``. Execution lasts at least
+``job_duration_ms``. Cancelling a waiting job removes it from the queue; cancelling a running one interrupts
+it; a terminal job is left unchanged. Jobs left waiting or running at shutdown are queued again (in
+submission order) when a persistent store is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from iqm_client_async.emulator.noise import NoiseModel
+from iqm_client_async.emulator.settings import EmulatorSettings
+from iqm_client_async.emulator.simulator import SimulationError, simulate
+from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
+from iqm_client_async.emulator.submission import (
+    Architecture,
+    CompiledCircuit,
+    RequestRejected,
+    Submission,
+    compilation_problems,
+    parse_submission,
+)
+
+logger = logging.getLogger("iqm_client_async.emulator")
+
+SERVER = "iqm-server"
+STATION = "iqm-station-control"
+PROGRESS_LABEL = "Executing circuits"
+
+
+def timestamp() -> str:
+    """The current UTC time as an ISO-8601 string with a ``Z`` suffix."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSubmission:
+    """A validated submission with its normalized payload already serialized.
+
+    Attributes:
+        submission: the validated request and its compiled circuits.
+        payload: ``submission.payload`` as JSON bytes.
+        validation_started: when validation began.
+        validation_ended: when it ended.
+    """
+
+    submission: Submission
+    payload: bytes
+    validation_started: str
+    validation_ended: str
+
+
+class _Interrupted(Exception):
+    """The job was cancelled (or the emulator stopped) between two circuits."""
+
+
+class JobManager:
+    """Owns the jobs of one emulator: submission, queue, execution, cancellation, deletion.
+
+    Args:
+        settings: the emulator's settings (seed, workers, job duration, noise).
+        architecture: what submissions are validated and compiled against.
+        store: where jobs are kept.
+        noise: the noise model to simulate, or ``None`` for ideal simulation.
+        counters: shared counters (``jobs_created``, ``jobs_completed``, ...).
+    """
+
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        architecture: Architecture,
+        store: JobStore,
+        noise: NoiseModel | None,
+        counters: Counter[str],
+    ) -> None:
+        self.settings = settings
+        self.architecture = architecture
+        self.store = store
+        self.noise = noise
+        self.counters = counters
+        self._waiting: dict[str, JobRecord] = {}
+        self._positions: dict[str, int] | None = None
+        self._work_available = asyncio.Event()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._programs: dict[str, Submission] = {}
+        self._job_data_cache: dict[str, tuple[int, int | None, bytes]] = {}
+        self._submit_lock = asyncio.Lock()
+        self._workers: list[asyncio.Task[None]] = []
+        self._simulation_pool: ThreadPoolExecutor | None = None
+        self._parse_pool: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Load stored jobs, queue again the unfinished ones, and start the execution slots."""
+        await self.store.open()
+        self._simulation_pool = ThreadPoolExecutor(
+            self.settings.workers, thread_name_prefix="iqm-emulator-sim"
+        )
+        self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="iqm-emulator-parse")
+        for record in sorted(self.store.jobs.values(), key=lambda job: job.number):
+            if not record.status.terminal:
+                record.status = JobStatus.WAITING
+                record.progress = None
+                self._add_timeline(record, SERVER, "requeued")
+                await self.store.update(record)
+                self._enqueue(record)
+        self._workers = [
+            asyncio.create_task(self._worker(), name=f"iqm-emulator-worker-{slot}")
+            for slot in range(self.settings.workers)
+        ]
+
+    async def close(self) -> None:
+        """Stop the execution slots (running jobs stay unfinished) and close the store."""
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        for pool in (self._simulation_pool, self._parse_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)  # idle by now: every submitted call has been awaited
+        self._simulation_pool = self._parse_pool = None
+        await self.store.close()
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job with this id, if it exists."""
+        return self.store.jobs.get(job_id)
+
+    def queue_position(self, record: JobRecord) -> int | None:
+        """Number of waiting jobs ahead of a waiting job (``None`` for other statuses)."""
+        if record.status is not JobStatus.WAITING:
+            return None
+        if self._positions is None:
+            self._positions = {job_id: index for index, job_id in enumerate(self._waiting)}
+        return self._positions.get(record.id)
+
+    def queue_length(self) -> int:
+        """Number of waiting jobs."""
+        return len(self._waiting)
+
+    def running_jobs(self) -> int:
+        """Number of jobs being executed (cancelled ones may still be winding down, but are not counted)."""
+        processing = (self.store.jobs.get(job_id) for job_id in self._running)
+        return sum(1 for record in processing if record is not None and record.status is JobStatus.PROCESSING)
+
+    def job_data(self, record: JobRecord) -> bytes:
+        """The job's ``JobData`` JSON, cached until the job or its queue position changes."""
+        position = self.queue_position(record)
+        cached = self._job_data_cache.get(record.id)
+        if cached is not None and cached[0] == record.version and cached[1] == position:
+            return cached[2]
+        progress = record.progress
+        document = {
+            "id": record.id,
+            "type": "circuit",
+            "status": record.status.value,
+            "execution": None
+            if progress is None
+            else {"progress": {PROGRESS_LABEL: {"value": progress[0], "max_value": progress[1]}}},
+            "compilation": None
+            if record.calibration_set_id is None
+            else {"calibration_set_id": record.calibration_set_id},
+            "messages": record.messages,
+            "errors": record.errors,
+            "queue_position": position,
+            "timeline": record.timeline,
+        }
+        data = json.dumps(document).encode()
+        self._job_data_cache[record.id] = (record.version, position, data)
+        return data
+
+    # ------------------------------------------------------------------ commands
+
+    async def prepare(self, body: bytes) -> PreparedSubmission:
+        """Validate a submission body off the event loop.
+
+        Raises:
+            RequestRejected: the body is malformed or its circuits are invalid.
+        """
+        assert self._parse_pool is not None, "the job manager is not started"
+        return await asyncio.get_running_loop().run_in_executor(self._parse_pool, self._prepare, body)
+
+    def _prepare(self, body: bytes) -> PreparedSubmission:
+        started = timestamp()
+        submission = parse_submission(body, self.architecture)
+        payload = json.dumps(submission.payload).encode()
+        return PreparedSubmission(submission, payload, started, timestamp())
+
+    def replay(self, idempotency_key: str, digest: str) -> JobRecord | None:
+        """The job earlier created with this ``Idempotency-Key`` (``None`` if there is none).
+
+        Raises:
+            RequestRejected: the key was used with a different request body (422).
+        """
+        record = self.store.by_idempotency_key.get(idempotency_key)
+        if record is not None and record.request_digest != digest:
+            raise RequestRejected(
+                f"Idempotency-Key {idempotency_key!r} was already used for a different request",
+                status_code=422,
+                error_code="idempotency_key_reused",
+            )
+        return record
+
+    async def submit(
+        self,
+        prepared: PreparedSubmission,
+        *,
+        quantum_computer: str,
+        received_at: str,
+        idempotency_key: str | None = None,
+        digest: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Create and queue a job, or return the one created earlier with the same ``Idempotency-Key``.
+
+        Returns:
+            The job, and whether it already existed (an idempotent replay).
+
+        Raises:
+            RequestRejected: the key was used with a different request body.
+        """
+        async with self._submit_lock:
+            if idempotency_key is not None:
+                existing = self.replay(idempotency_key, digest or "")
+                if existing is not None:
+                    return existing, True
+            record = JobRecord(
+                id=str(uuid.uuid4()),
+                number=self.store.allocate_number(),
+                quantum_computer=quantum_computer,
+                status=JobStatus.WAITING,
+                payload=prepared.payload,
+                idempotency_key=idempotency_key,
+                request_digest=digest,
+                timeline=[
+                    {"source": SERVER, "status": "created", "timestamp": received_at},
+                    {
+                        "source": SERVER,
+                        "status": "validation_started",
+                        "timestamp": prepared.validation_started,
+                    },
+                    {"source": SERVER, "status": "validation_ended", "timestamp": prepared.validation_ended},
+                ],
+            )
+            await self.store.insert(record)
+        self.counters["jobs_created"] += 1
+        self._programs[record.id] = prepared.submission
+        self._enqueue(record)
+        return record, False
+
+    async def cancel(self, record: JobRecord) -> None:
+        """Cancel a job: a waiting one never runs, a running one is interrupted, a terminal one is unchanged."""
+        if record.status.terminal:
+            return
+        task = self._running.get(record.id)
+        if record.status is JobStatus.WAITING:
+            self._dequeue(record)
+        else:
+            self._add_timeline(record, STATION, "aborted")
+        self._set_status(record, JobStatus.CANCELLED)
+        if task is not None:
+            task.cancel()
+        self._programs.pop(record.id, None)
+        await self.store.update(record)
+
+    async def delete(self, record: JobRecord) -> None:
+        """Cancel a job if it is unfinished, then forget it."""
+        if record.status is JobStatus.WAITING:
+            self._dequeue(record)
+        task = self._running.get(record.id)
+        if task is not None:
+            task.cancel()
+        self._programs.pop(record.id, None)
+        self._job_data_cache.pop(record.id, None)
+        await self.store.delete(record)
+        self.counters["jobs_deleted"] += 1
+
+    # ------------------------------------------------------------------ queue
+
+    def _enqueue(self, record: JobRecord) -> None:
+        self._waiting[record.id] = record
+        self._positions = None
+        self._work_available.set()
+
+    def _dequeue(self, record: JobRecord) -> None:
+        self._waiting.pop(record.id, None)
+        self._positions = None
+
+    async def _next_job(self) -> JobRecord:
+        while not self._waiting:
+            self._work_available.clear()
+            await self._work_available.wait()
+        record = next(iter(self._waiting.values()))
+        self._dequeue(record)
+        return record
+
+    async def _worker(self) -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        while True:
+            record = await self._next_job()
+            self._set_status(record, JobStatus.PROCESSING)
+            task = asyncio.create_task(self._execute(record), name=f"iqm-emulator-job-{record.id}")
+            self._running[record.id] = task
+            try:
+                await task
+            except asyncio.CancelledError:
+                if current.cancelling():
+                    raise  # the emulator is stopping
+            except Exception:
+                logger.exception("Executing job %s failed unexpectedly", record.id)
+            finally:
+                del self._running[record.id]
+
+    # ------------------------------------------------------------------ execution
+
+    async def _execute(self, record: JobRecord) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self._add_timeline(record, STATION, "received")
+        self._add_timeline(record, STATION, "compilation_started")
+        submission = self._programs.pop(record.id, None)
+        if submission is None:  # queued again after a restart: compile from the stored payload
+            submission = (await self.prepare(record.payload)).submission
+        record.calibration_set_id = submission.calibration_set_id or self.architecture.calibration_set_id
+        problems = compilation_problems(submission.circuits, self.architecture)
+        self._add_timeline(record, STATION, "compilation_ended")
+        if problems:
+            await self._fail(record, [_error(problem, "compilation_error") for problem in problems])
+            return
+        record.progress = (0, len(submission.circuits))
+        self._add_timeline(record, STATION, "execution_started")
+        await self.store.update(record)
+
+        def report(done: int) -> None:
+            loop.call_soon_threadsafe(self._set_progress, record, done)
+
+        interrupt = threading.Event()
+        assert self._simulation_pool is not None
+        future = self._simulation_pool.submit(
+            _run_circuits,
+            submission.circuits,
+            shots=submission.shots,
+            rng=self._rng(record.number),
+            noise=self.noise,
+            active_reset_cycles=submission.active_reset_cycles,
+            interrupt=interrupt,
+            report=report,
+        )
+        try:
+            measurements, counts = await asyncio.wrap_future(future)
+            remaining = self.settings.job_duration_ms / 1000 - (loop.time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+        except asyncio.CancelledError:
+            interrupt.set()
+            with contextlib.suppress(BaseException):  # let the thread notice before the task ends
+                await asyncio.wrap_future(future)
+            raise
+        except _CircuitFailed as failure:
+            await self._fail(record, [_error(str(failure), failure.error_code)])
+            return
+        except Exception:
+            logger.exception("Simulating job %s failed unexpectedly", record.id)
+            await self._fail(
+                record, [_error("The emulator failed while simulating the job", "internal_error")]
+            )
+            return
+        if record.status is not JobStatus.PROCESSING:
+            return
+        record.measurements, record.measurement_counts = measurements, counts
+        self._add_timeline(record, STATION, "execution_ended")
+        self._add_timeline(record, STATION, "ready")
+        self._set_status(record, JobStatus.COMPLETED)
+        await self.store.update(record)
+
+    async def _fail(self, record: JobRecord, errors: list[dict[str, Any]]) -> None:
+        if record.status is not JobStatus.PROCESSING:
+            return
+        record.errors = errors
+        self._add_timeline(record, STATION, "failed")
+        self._set_status(record, JobStatus.FAILED)
+        await self.store.update(record)
+
+    def _rng(self, number: int) -> np.random.Generator:
+        if self.settings.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng(np.random.SeedSequence(self.settings.seed, spawn_key=(number,)))
+
+    # ------------------------------------------------------------------ record changes
+
+    def _set_status(self, record: JobRecord, status: JobStatus) -> None:
+        record.status = status
+        if status.terminal:
+            self._add_timeline(record, SERVER, status.value)
+            self.counters[f"jobs_{status.value}"] += 1
+        record.version += 1
+
+    def _set_progress(self, record: JobRecord, done: int) -> None:
+        if record.progress is not None and record.status is JobStatus.PROCESSING:
+            record.progress = (done, record.progress[1])
+            record.version += 1
+
+    @staticmethod
+    def _add_timeline(record: JobRecord, source: str, status: str) -> None:
+        record.timeline.append({"source": source, "status": status, "timestamp": timestamp()})
+        record.version += 1
+
+
+def _error(message: str, error_code: str) -> dict[str, Any]:
+    return {"message": message, "error_code": error_code, "source": SERVER, "detail": message}
+
+
+class _CircuitFailed(Exception):
+    """One circuit of a job could not be simulated."""
+
+    def __init__(self, message: str, error_code: str) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+def _run_circuits(
+    circuits: Sequence[CompiledCircuit],
+    *,
+    shots: int,
+    rng: np.random.Generator,
+    noise: NoiseModel | None,
+    active_reset_cycles: int | None,
+    interrupt: threading.Event,
+    report: Callable[[int], None],
+) -> tuple[bytes, bytes]:
+    """Simulate every circuit of a job (in a worker thread); return both result artifacts as JSON."""
+    measurements: list[dict[str, list[list[int]]]] = []
+    counts: list[dict[str, Any]] = []
+    for index, circuit in enumerate(circuits):
+        if interrupt.is_set():
+            raise _Interrupted
+        try:
+            result = simulate(
+                circuit.instructions,
+                shots=shots,
+                rng=rng,
+                noise=noise,
+                herald=circuit.herald,
+                active_reset_cycles=active_reset_cycles,
+            )
+        except SimulationError as exc:
+            raise _CircuitFailed(
+                f"Circuit {index} ('{circuit.name}'): {exc.message}", exc.error_code or ""
+            ) from exc
+        ordered = {key: result[key] for key in circuit.measurement_keys}
+        measurements.append(ordered)
+        counts.append({"measurement_keys": list(circuit.measurement_keys), "counts": _counts(ordered, shots)})
+        report(index + 1)
+    return json.dumps(measurements).encode(), json.dumps(counts).encode()
+
+
+def _counts(results: dict[str, list[list[int]]], shots: int) -> dict[str, int]:
+    """Bitstring histogram: each shot's bits of every key, keys in order, bits in locus order."""
+    columns = list(results.values())
+    if not columns:
+        return {"": shots}
+    tally = Counter(
+        "".join(map(str, chain.from_iterable(column[shot] for column in columns)))
+        for shot in range(len(columns[0]))
+    )
+    return dict(sorted(tally.items()))

@@ -1,0 +1,56 @@
+"""Fixtures for the emulator's server tests: an emulator reached over ASGI or over loopback HTTP."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+try:
+    import iqm_client_async._channel_properties  # noqa: F401
+except ImportError:  # stand-in until the models engineer's encoder lands; remove then
+    _stand_in = types.ModuleType("iqm_client_async._channel_properties")
+    _stand_in.encode_channel_properties = lambda awg, readout: b"\x0a\x00"  # type: ignore[attr-defined]
+    sys.modules["iqm_client_async._channel_properties"] = _stand_in
+
+from server_helpers import Connect
+
+from iqm_client_async.emulator import Emulator
+
+
+@pytest.fixture(params=["asgi", "http"])
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    """How tests reach the emulator: in-process ASGI, or real HTTP over a loopback port."""
+    return str(request.param)
+
+
+@pytest_asyncio.fixture
+async def connect(transport_kind: str) -> AsyncIterator[Connect]:
+    """Factory: start an emulator with the given options and return it with a raw httpx client."""
+    async with AsyncExitStack() as stack:
+
+        async def factory(**options: Any) -> tuple[Emulator, httpx.AsyncClient]:
+            emulator = await stack.enter_async_context(
+                Emulator(serve_http=transport_kind == "http", **options)
+            )
+            if transport_kind == "http":
+                client = httpx.AsyncClient(base_url=emulator.url, timeout=10)
+            else:
+                client = httpx.AsyncClient(transport=emulator.transport(), base_url="http://emulator")
+            await stack.enter_async_context(client)
+            return emulator, client
+
+        yield factory
+
+
+@pytest_asyncio.fixture
+async def api(connect: Connect) -> AsyncIterator[httpx.AsyncClient]:
+    """A raw httpx client of a default emulator (Garnet, seed 7)."""
+    _, client = await connect(seed=7)
+    yield client
