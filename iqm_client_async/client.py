@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid
@@ -19,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ._channel_properties import decode_feedback_groups
 from ._config import Settings, resolve_settings
-from ._errors import ClientConfigurationError, IQMError, ResponseDecodeError
+from ._errors import CircuitValidationError, ClientConfigurationError, IQMError, ResponseDecodeError
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
 from .calibration import ObservationFinder
@@ -420,13 +419,19 @@ class AsyncIQMClient:
         normalized = validate_circuits_static(circuits)
         architecture = await self.get_dynamic_quantum_architecture(calibration_set_id)
         validate_circuits_dynamic(normalized, architecture, qubit_mapping, options.move_gate_validation)
-        return PostJobsRequest.from_validated(
-            normalized,
-            qubit_mapping=dict(qubit_mapping) if qubit_mapping is not None else None,
-            calibration_set_id=calibration_set_id,
-            shots=shots,
-            options=options,
-        )
+        try:
+            return PostJobsRequest.from_validated(
+                normalized,
+                qubit_mapping=qubit_mapping,
+                calibration_set_id=calibration_set_id,
+                shots=shots,
+                options=options,
+            )
+        except PydanticValidationError as exc:
+            raise CircuitValidationError(
+                f"Invalid run request: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+                error_code="invalid_run_request",
+            ) from None
 
     async def submit_circuits(
         self,
@@ -529,6 +534,6 @@ class AsyncIQMClient:
         """The request that created a circuit job, as the server stored it."""
         response = await self._http.request("GET", f"{_API}/jobs/{job_id}/payload")
         try:
-            return PostJobsRequest.model_validate(json.loads(response.content))
-        except (ValueError, PydanticValidationError) as exc:
+            return PostJobsRequest.from_payload_json(response.content)
+        except PydanticValidationError as exc:
             raise ResponseDecodeError(f"Unexpected job payload for job {job_id}: {exc}") from None

@@ -1,0 +1,340 @@
+"""Many jobs at once: a batch scope with results as each job completes, one deadline, and cleanup.
+
+``JobBatch`` is an async context manager. Jobs submitted through it are awaited by one task each
+(sharing the client's poller and request budget); ``as_completed()`` yields each job's outcome as
+soon as it is terminal. If the scope ends with an error, a timeout or a cancellation, the jobs that
+have not finished are cancelled on the server — unless ``detach()`` was called.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
+
+import anyio
+import anyio.abc
+
+from ._errors import IQMError, JobTimeoutError
+from ._poller import TERMINAL_STATUSES
+from .job import AsyncCircuitJob
+from .models import Circuit, CircuitCompilationOptions, CircuitMeasurementResultsBatch, JobData, JobStatus
+
+if TYPE_CHECKING:
+    from .client import AsyncIQMClient
+
+__all__ = ["BatchProgress", "JobBatch", "JobOutcome"]
+
+_CANCEL_GRACE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """Aggregate state of a batch's jobs."""
+
+    submitted: int
+    queued: int
+    running: int
+    done: int
+    failed: int
+    best_queue_position: int | None
+
+    @property
+    def finished(self) -> int:
+        """Jobs in a terminal state."""
+        return self.done + self.failed
+
+    def describe(self) -> str:
+        """One human-readable line."""
+        position = (
+            f" (next at position {self.best_queue_position})" if self.best_queue_position is not None else ""
+        )
+        return (
+            f"queued {self.queued}{position}, running {self.running}, done {self.done}, failed {self.failed}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """A finished job of a batch: its submission index, the job, and its results when it completed."""
+
+    index: int
+    job: AsyncCircuitJob
+    result: CircuitMeasurementResultsBatch | None
+
+    @property
+    def status(self) -> JobStatus:
+        """The job's terminal status."""
+        return self.job.status
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job completed and its results were fetched."""
+        return self.result is not None
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    return sys.stderr.isatty()
+
+
+class _ProgressBar:
+    """tqdm's auto bar when available and interactive; silent otherwise."""
+
+    def __init__(self, enabled: bool | None) -> None:
+        self._bar: Any = None
+        if enabled is False or (enabled is None and not _interactive()):
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # tqdm is optional (extra "progress")
+            return
+        self._bar = tqdm(total=0, unit="job", desc="jobs", leave=True)
+
+    def update(self, progress: BatchProgress) -> None:
+        if self._bar is None:
+            return
+        self._bar.total = progress.submitted
+        self._bar.n = progress.finished
+        self._bar.set_postfix_str(progress.describe(), refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class JobBatch:
+    """A scope for many jobs of one client.
+
+    Args:
+        client: the client that submits and polls.
+        timeout: one deadline, in seconds, for the whole batch (submissions and waiting), separate
+            from per-request timeouts; None for no deadline.
+        progress: show a tqdm bar (None: only when interactive and tqdm is installed).
+        max_concurrent_submissions: submissions in flight at once.
+
+    Use ``async with client.batch(...) as batch:``; ``await batch.submit(...)`` or
+    ``batch.submit_soon(...)``; ``async for outcome in batch.as_completed(): ...``.
+    """
+
+    def __init__(
+        self,
+        client: AsyncIQMClient,
+        *,
+        timeout: float | None = None,
+        progress: bool | None = None,
+        max_concurrent_submissions: int = 16,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._deadline = math.inf
+        self._progress_setting = progress
+        self._submit_limiter = anyio.CapacityLimiter(max_concurrent_submissions)
+        self._jobs: dict[UUID, AsyncCircuitJob] = {}
+        self._states: dict[UUID, JobData] = {}
+        self._pending_submissions = 0
+        self._submitted = 0
+        self._reported = 0
+        self._outcomes_send, self._outcomes_receive = anyio.create_memory_object_stream[
+            JobOutcome | BaseException
+        ](math.inf)
+        self._changed = anyio.Event()
+        self._detached = False
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._bar: _ProgressBar | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._timeout is not None:
+            self._deadline = anyio.current_time() + self._timeout
+        self._bar = _ProgressBar(self._progress_setting)
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.cancel_scope.deadline = self._deadline
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._task_group is not None
+        if exc_type is not None or self._detached:
+            self._task_group.cancel_scope.cancel()
+        # On a clean exit the task group waits for every job, like any task group waits for its children.
+        try:
+            await self._task_group.__aexit__(None, None, None)
+        finally:
+            if not self._detached:
+                await self._cancel_unfinished()
+            if self._bar is not None:
+                self._bar.close()
+        if exc_type is None and self._task_group.cancel_scope.cancelled_caught and not self._detached:
+            raise self._timeout_error()
+        return None
+
+    def detach(self) -> None:
+        """Keep the batch's unfinished jobs running on the server when the scope ends."""
+        self._detached = True
+
+    @property
+    def jobs(self) -> list[AsyncCircuitJob]:
+        """The jobs submitted so far, in submission order."""
+        return list(self._jobs.values())
+
+    def progress(self) -> BatchProgress:
+        """A snapshot of the aggregate state."""
+        queued = running = done = failed = 0
+        best: int | None = None
+        for data in self._states.values():
+            if data.status == JobStatus.WAITING:
+                queued += 1
+                if data.queue_position is not None:
+                    best = data.queue_position if best is None else min(best, data.queue_position)
+            elif data.status == JobStatus.PROCESSING:
+                running += 1
+            elif data.status == JobStatus.COMPLETED:
+                done += 1
+            else:
+                failed += 1
+        return BatchProgress(self._submitted, queued, running, done, failed, best)
+
+    def _note(self, data: JobData) -> None:
+        self._states[data.id] = data
+        if self._bar is not None:
+            self._bar.update(self.progress())
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def _remaining(self) -> float | None:
+        return None if self._deadline == math.inf else self._deadline - anyio.current_time()
+
+    def _timeout_error(self) -> JobTimeoutError:
+        return JobTimeoutError(
+            f"The batch did not finish within {self._timeout} s: {self.progress().describe()}. "
+            "Unfinished jobs are cancelled on the server unless the batch was detached."
+        )
+
+    async def submit(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+        use_timeslot: bool = False,
+    ) -> AsyncCircuitJob:
+        """Submit one circuit batch as a job of this scope and start awaiting it.
+
+        Raises:
+            JobTimeoutError: the batch deadline passed.
+            IQMError: as ``AsyncIQMClient.submit_circuits``.
+        """
+        if self._task_group is None:
+            raise IQMError("Use the batch as `async with client.batch() as batch:` before submitting.")
+        self._pending_submissions += 1
+        try:
+            with anyio.fail_after(self._remaining()):
+                async with self._submit_limiter:
+                    job = await self._client.submit_circuits(
+                        circuits,
+                        qubit_mapping=qubit_mapping,
+                        calibration_set_id=calibration_set_id,
+                        shots=shots,
+                        options=options,
+                        use_timeslot=use_timeslot,
+                    )
+        except TimeoutError:
+            raise self._timeout_error() from None
+        finally:
+            self._pending_submissions -= 1
+        index = self._submitted
+        self._submitted += 1
+        self._jobs[job.job_id] = job
+        self._note(job.data)
+        self._task_group.start_soon(self._await_job, index, job)
+        return job
+
+    def submit_soon(self, circuits: Sequence[Circuit | str], **kwargs: Any) -> None:
+        """Submit in the background; failures surface from ``as_completed()``."""
+        if self._task_group is None:
+            raise IQMError("Use the batch as `async with client.batch() as batch:` before submitting.")
+        self._pending_submissions += 1
+
+        async def run() -> None:
+            self._pending_submissions -= 1
+            try:
+                await self.submit(circuits, **kwargs)
+            except Exception as exc:
+                await self._outcomes_send.send(exc)
+
+        self._task_group.start_soon(run)
+
+    async def _await_job(self, index: int, job: AsyncCircuitJob) -> None:
+        try:
+            await self._client._poller.wait(job.job_id, job.data, max_wait=None, on_update=self._track(job))
+            result = await job.result() if job.status == JobStatus.COMPLETED else None
+            await self._outcomes_send.send(JobOutcome(index, job, result))
+        except Exception as exc:
+            await self._outcomes_send.send(exc)
+
+    def _track(self, job: AsyncCircuitJob) -> Any:
+        def on_update(data: JobData) -> None:
+            job._set_data(data)
+            self._note(data)
+
+        return on_update
+
+    async def as_completed(self) -> AsyncIterator[JobOutcome]:
+        """Yield each job's outcome as it finishes, until every submitted job has been reported.
+
+        Raises:
+            JobTimeoutError: the batch deadline passed.
+            IQMError: a submission or a status request failed (after retries).
+        """
+        while self._reported < self._submitted or self._pending_submissions:
+            try:
+                with anyio.fail_after(self._remaining()):
+                    item = await self._outcomes_receive.receive()
+            except TimeoutError:
+                raise self._timeout_error() from None
+            if isinstance(item, BaseException):
+                raise item
+            self._reported += 1
+            yield item
+
+    async def progress_events(self) -> AsyncIterator[BatchProgress]:
+        """Yield a progress snapshot whenever it changes, until every submitted job is terminal."""
+        while True:
+            snapshot = self.progress()
+            yield snapshot
+            if (
+                snapshot.finished >= snapshot.submitted
+                and not self._pending_submissions
+                and snapshot.submitted
+            ):
+                return
+            await self._changed.wait()
+
+    async def _cancel_unfinished(self) -> None:
+        unfinished = [
+            job_id
+            for job_id in self._jobs
+            if self._states.get(job_id) is None or self._states[job_id].status not in TERMINAL_STATUSES
+        ]
+        if not unfinished:
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CANCEL_GRACE_SECONDS):
+            async with anyio.create_task_group() as tg:
+                for job_id in unfinished:
+                    tg.start_soon(self._cancel_quietly, job_id)
+
+    async def _cancel_quietly(self, job_id: UUID) -> None:
+        try:
+            await self._client.cancel_job(job_id)
+        except IQMError:
+            pass
