@@ -198,7 +198,8 @@ def _duplicate_key(
         and other.args.get("key") == key
     )
     return _error(
-        f"{operation!r} has a non-unique measurement key {key!r} (already used by instruction {first}). "
+        f"This {operation.name} has a non-unique measurement key {key!r} (already used by instruction "
+        f"{first}). "
         "Measurement keys must be unique within a circuit.",
         index,
         circuit,
@@ -334,11 +335,24 @@ def validate_circuits_dynamic(
         must_close_sandwiches: also require every MOVE sandwich to be closed when the circuit ends
             (the reference client does not require it, hence the default ``False``).
 
+    Accepted instructions are remembered per architecture object and qubit mapping, so an architecture
+    must not be modified after circuits have been validated against it (build a new one instead).
+
     Raises:
         CircuitValidationError: the first problem found, naming the circuit, the instruction and
             what is wrong.
+        ValueError: ``move_gate_validation`` is not a valid mode.
     """
     checks = _checks_for(architecture, qubit_mapping)
+    if checks.unknown_targets:
+        # Like the reference: an incomplete mapping is reported before mapped names that do not exist.
+        for index, circuit in enumerate(circuits):
+            if isinstance(circuit, Circuit) and (problem := checks.unmapped_components(circuit, index)):
+                raise _error(problem, index, circuit)
+        raise CircuitValidationError(
+            f"Component {checks.unknown_targets[0]} not present in dynamic quantum architecture "
+            f"(qubit_mapping value). Components: {_listing(architecture.components, 20)}."
+        )
     mode = MoveGateValidationMode(move_gate_validation)
     check_moves = checks.has_move and mode is not MoveGateValidationMode.NONE
     accepted = checks.accepted
@@ -384,18 +398,23 @@ class _ArchitectureChecks:
         self.mapping = None if qubit_mapping is None else dict(qubit_mapping)
         self.accepted: set[tuple[str, Locus, str | None]] = set()
         self._allowed: dict[tuple[str, str | None], _AllowedLoci] = {}
+        self.unknown_targets: list[str] = []
+        """Mapped physical names that are not in the architecture (the mapping is unusable if any)."""
         if self.mapping is not None:
-            self._validate_mapping(self.mapping)
+            if len(set(self.mapping.values())) != len(self.mapping):
+                raise CircuitValidationError("Multiple logical qubits map to the same physical qubit.")
+            self.unknown_targets = [name for name in self.mapping.values() if name not in self.components]
 
-    def _validate_mapping(self, mapping: dict[str, str]) -> None:
-        if len(set(mapping.values())) != len(mapping):
-            raise CircuitValidationError("Multiple logical qubits map to the same physical qubit.")
-        for physical in mapping.values():
-            if physical not in self.components:
-                raise CircuitValidationError(
-                    f"Component {physical} not present in dynamic quantum architecture "
-                    f"(qubit_mapping value). Components: {_listing(self.architecture.components, 20)}."
-                )
+    def unmapped_components(self, circuit: Circuit, index: int) -> str | None:
+        """What is wrong if some locus component of ``circuit`` is missing from the qubit mapping."""
+        mapping = self.mapping or {}
+        missing = {c for op in circuit.instructions for c in getattr(op, "locus", ()) if c not in mapping}
+        if not missing:
+            return None
+        return (
+            f"The qubits {missing} in circuit {circuit.name!r} at index {index} are not found in the "
+            "provided qubit mapping. Add them to qubit_mapping (logical name -> physical name)."
+        )
 
     def check_operation(self, operation: CircuitOperation, index: int, circuit: Circuit) -> None:
         """Check one instruction against the architecture and remember it if it is fine."""
@@ -447,11 +466,7 @@ class _ArchitectureChecks:
             return locus
         if all(component in mapping for component in locus):
             return tuple(mapping[component] for component in locus)
-        missing = {c for op in circuit.instructions for c in op.locus if c not in mapping}
-        raise fail(
-            f"The qubits {missing} in circuit {circuit.name!r} at index {index} are not found in the "
-            "provided qubit mapping. Add them to qubit_mapping (logical name -> physical name)."
-        )
+        raise fail(self.unmapped_components(circuit, index) or f"{locus} is not fully mapped.")
 
     def _allowed_loci(self, name: str, implementation: str | None, fail: _Fail) -> _AllowedLoci:
         found = self._allowed.get((name, implementation))

@@ -379,6 +379,15 @@ def test_mapping_to_unknown_component(sample_dynamic_architecture: DynamicQuantu
         check(sample_dynamic_architecture, measure("a"), qubit_mapping={"a": "QB9"})
 
 
+def test_incomplete_mapping_is_reported_before_unknown_targets(
+    sample_dynamic_architecture: DynamicQuantumArchitecture,
+) -> None:
+    mapping = {"a": "QB9"}
+    with pytest.raises(CircuitValidationError, match="not found in the provided qubit mapping") as info:
+        check(sample_dynamic_architecture, measure("a"), measure("b", key="other"), qubit_mapping=mapping)
+    assert info.value.circuit_index == 0
+
+
 def test_swapped_mapping_is_applied(sample_dynamic_architecture: DynamicQuantumArchitecture) -> None:
     mapping = {"QB1": "QB3", "QB3": "QB1", "QB2": "QB2"}
     check(sample_dynamic_architecture, op("cz", "QB3", "QB2"), measure("QB3"), qubit_mapping=mapping)
