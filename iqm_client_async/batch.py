@@ -8,6 +8,7 @@ have not finished are cancelled on the server — unless ``detach()`` was called
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -334,7 +335,5 @@ class JobBatch:
                     tg.start_soon(self._cancel_quietly, job_id)
 
     async def _cancel_quietly(self, job_id: UUID) -> None:
-        try:
+        with contextlib.suppress(IQMError):
             await self._client.cancel_job(job_id)
-        except IQMError:
-            pass

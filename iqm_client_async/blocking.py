@@ -14,7 +14,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 from uuid import UUID
@@ -60,7 +60,7 @@ class _Portal:
         self._thread_id = self._portal.call(threading.get_ident)
         self._closed = False
 
-    def run(self, func: Callable[P, Coroutine[Any, Any, T] | T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    def run(self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``func`` in the portal's event loop and wait for its result.
 
         Ctrl-C while waiting cancels the coroutine and re-raises ``KeyboardInterrupt``.
@@ -97,6 +97,11 @@ class _Portal:
         if not self._closed and os.getpid() == self._pid:
             self._closed = True
             self._context.__exit__(None, None, None)
+
+
+async def _build_client(*args: Any, **kwargs: Any) -> AsyncIQMClient:
+    # Built inside the portal's event loop: the httpx pool belongs to that loop.
+    return AsyncIQMClient(*args, **kwargs)
 
 
 def _shutdown(portal: _Portal, client: AsyncIQMClient) -> None:
@@ -169,7 +174,7 @@ class CircuitJob:
 
     @_doc(AsyncCircuitJob.cancel)
     def cancel(self) -> None:
-        return self._portal.run(self._job.cancel)
+        self._portal.run(self._job.cancel)
 
     @_doc(AsyncCircuitJob.find_timeline_entry)
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
@@ -205,7 +210,7 @@ class IQMClient:
         portal = _Portal()
         try:
             self._async = portal.run(
-                AsyncIQMClient,
+                _build_client,
                 iqm_server_url,
                 quantum_computer=quantum_computer,
                 token=token,
@@ -366,11 +371,11 @@ class IQMClient:
 
     @_doc(AsyncIQMClient.cancel_job)
     def cancel_job(self, job_id: UUID) -> None:
-        return self._portal.run(self._async.cancel_job, job_id)
+        self._portal.run(self._async.cancel_job, job_id)
 
     @_doc(AsyncIQMClient.delete_job)
     def delete_job(self, job_id: UUID) -> None:
-        return self._portal.run(self._async.delete_job, job_id)
+        self._portal.run(self._async.delete_job, job_id)
 
     @_doc(AsyncIQMClient.get_job_measurements)
     def get_job_measurements(self, job_id: UUID) -> CircuitMeasurementResultsBatch:

@@ -81,7 +81,7 @@ class FakeServer:
             json={"quantum_computers": [{"id": QC_ID, "alias": "garnet", "display_name": "Garnet"}]}
         )
         self.dqa_default = r.get(
-            f"/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture"
+            "/api/v1/calibration-sets/garnet/default/dynamic-quantum-architecture"
         ).respond(json=dqa())
         self.dqa_by_id = r.get(
             f"/api/v1/calibration-sets/garnet/{CALSET_ID}/dynamic-quantum-architecture"

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from math import pi
 
 import pytest
+from conftest import BASE, JOB_ID, FakeServer
 
 from iqm_client_async import (
     AsyncCircuitJob,
@@ -27,8 +28,6 @@ from iqm_client_async import (
     IQMError,
     JobStatus,
 )
-
-from conftest import BASE, JOB_ID, FakeServer
 
 BELL = Circuit(
     "bell",
