@@ -459,7 +459,9 @@ async def test_payload_round_trip(server: FakeServer) -> None:
     sent = server.submit.calls.last.request.content
     route = server.router.get(f"/api/v1/jobs/{JOB_ID}/payload").respond(content=sent)
     circuits, params = await job.payload()
-    assert circuits == [BELL] and params.shots == 5 and params.qubit_mapping == {"QB1": "QB1", "QB2": "QB2"}
+    (circuit,) = circuits
+    assert isinstance(circuit, Circuit) and circuit.name == "bell"
+    assert tuple(circuit.instructions) == tuple(BELL.instructions) and params.shots == 5 and params.qubit_mapping == {"QB1": "QB1", "QB2": "QB2"}
     await job.payload()
     assert route.call_count == 1
 
