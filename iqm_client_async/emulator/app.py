@@ -10,6 +10,7 @@ serialized once; job status documents are cached until the job changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import importlib.metadata
@@ -200,6 +201,9 @@ def create_routes(core: EmulatorCore) -> FastAPI:
 
     def find_job(job_id: str) -> JobRecord:
         record = jobs.get(job_id)
+        if record is None:  # ids are stored in canonical form; accept other spellings of a UUID
+            with contextlib.suppress(ValueError):
+                record = jobs.get(str(uuid.UUID(job_id)))
         if record is None:
             raise _not_found(f"Job {job_id} not found")
         return record

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -11,14 +9,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-
-try:
-    import iqm_client_async._channel_properties  # noqa: F401
-except ImportError:  # stand-in until the models engineer's encoder lands; remove then
-    _stand_in = types.ModuleType("iqm_client_async._channel_properties")
-    _stand_in.encode_channel_properties = lambda awg, readout: b"\x0a\x00"  # type: ignore[attr-defined]
-    sys.modules["iqm_client_async._channel_properties"] = _stand_in
-
 from server_helpers import Connect
 
 from iqm_client_async.emulator import Emulator

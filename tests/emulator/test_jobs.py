@@ -26,6 +26,7 @@ async def test_job_runs_to_completion_with_results(api: httpx.AsyncClient) -> No
 
     done = await wait_for(api, job["id"])
 
+    assert (await api.get(f"/api/v1/jobs/{job['id'].upper()}")).json() == done
     assert done["status"] == "completed"
     assert done["queue_position"] is None
     assert done["compilation"] == {"calibration_set_id": GARNET.calibration_set_id}
@@ -85,6 +86,7 @@ async def test_fifo_queue_positions_with_one_worker(connect: Connect) -> None:
     assert running["queue_position"] is None
     assert running["execution"]["progress"]["Executing circuits"]["max_value"] == 1
     await wait_for(client, ids[0], {"completed"})
+    await wait_for(client, ids[1], {"processing"})
     assert (await client.get(f"/api/v1/jobs/{ids[2]}")).json()["queue_position"] == 0
 
 
