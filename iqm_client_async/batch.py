@@ -146,6 +146,8 @@ class JobBatch:
             JobOutcome | BaseException
         ](math.inf)
         self._changed = anyio.Event()
+        self._idle = anyio.Event()
+        self._waiting = 0
         self._detached = False
         self._task_group: anyio.abc.TaskGroup | None = None
         self._bar: _ProgressBar | None = None
@@ -156,24 +158,28 @@ class JobBatch:
         self._bar = _ProgressBar(self._progress_setting)
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        self._task_group.cancel_scope.deadline = self._deadline
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         assert self._task_group is not None
-        if exc_type is not None or self._detached:
-            self._task_group.cancel_scope.cancel()
-        # On a clean exit the task group waits for every job, like any task group waits for its children.
+        timed_out = False
         try:
+            if exc_type is None and not self._detached:
+                # A clean exit waits for every job (as a task group waits for its children), up to the deadline.
+                with anyio.move_on_after(self._remaining()) as scope:
+                    while self._waiting or self._pending_submissions:
+                        await self._idle.wait()
+                timed_out = scope.cancelled_caught
+            self._task_group.cancel_scope.cancel()
             await self._task_group.__aexit__(None, None, None)
         finally:
             if not self._detached:
                 await self._cancel_unfinished()
             if self._bar is not None:
                 self._bar.close()
-        if exc_type is None and self._task_group.cancel_scope.cancelled_caught and not self._detached:
+        if timed_out:
             raise self._timeout_error()
         return None
 
@@ -211,7 +217,7 @@ class JobBatch:
         self._changed = anyio.Event()
 
     def _remaining(self) -> float | None:
-        return None if self._deadline == math.inf else self._deadline - anyio.current_time()
+        return None if self._deadline == math.inf else max(self._deadline - anyio.current_time(), 0.0)
 
     def _timeout_error(self) -> JobTimeoutError:
         return JobTimeoutError(
@@ -253,10 +259,12 @@ class JobBatch:
             raise self._timeout_error() from None
         finally:
             self._pending_submissions -= 1
+            self._wake_exit()
         index = self._submitted
         self._submitted += 1
         self._jobs[job.job_id] = job
         self._note(job.data)
+        self._waiting += 1
         self._task_group.start_soon(self._await_job, index, job)
         return job
 
@@ -282,6 +290,13 @@ class JobBatch:
             await self._outcomes_send.send(JobOutcome(index, job, result))
         except Exception as exc:
             await self._outcomes_send.send(exc)
+        finally:
+            self._waiting -= 1
+            self._wake_exit()
+
+    def _wake_exit(self) -> None:
+        self._idle.set()
+        self._idle = anyio.Event()
 
     def _track(self, job: AsyncCircuitJob) -> Any:
         def on_update(data: JobData) -> None:

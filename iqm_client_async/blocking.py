@@ -14,7 +14,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 from uuid import UUID
@@ -23,6 +23,7 @@ import anyio.from_thread
 import httpx
 
 from ._errors import IQMError
+from .batch import BatchProgress, JobBatch, JobOutcome
 from .calibration import ObservationFinder
 from .client import AsyncIQMClient
 from .job import DEFAULT_TIMEOUT_SECONDS, AsyncCircuitJob
@@ -42,7 +43,7 @@ from .models import (
     TimelineEntry,
 )
 
-__all__ = ["CircuitJob", "IQMClient"]
+__all__ = ["BlockingJobBatch", "CircuitJob", "IQMClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -91,6 +92,25 @@ class _Portal:
             future.cancel()
             concurrent.futures.wait([future], timeout=5.0)
             raise
+
+    def wrap_async_context_manager(
+        self, cm: contextlib.AbstractAsyncContextManager[T]
+    ) -> contextlib.AbstractContextManager[T]:
+        """Enter and exit an async context manager in the portal's event loop."""
+        return self._portal.wrap_async_context_manager(cm)
+
+    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+        """Drive an async iterator from this thread, one item per call into the event loop."""
+        try:
+            while True:
+                try:
+                    yield self.run(iterator.__anext__)
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                self.run(aclose)
 
     def close(self) -> None:
         """Stop the event-loop thread (idempotent)."""
@@ -179,6 +199,71 @@ class CircuitJob:
     @_doc(AsyncCircuitJob.find_timeline_entry)
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
         return self._job.find_timeline_entry(status, source)
+
+
+class BlockingJobBatch:
+    """Blocking twin of ``JobBatch``: use ``with client.batch(...) as batch:``; each method delegates."""
+
+    def __init__(self, batch: JobBatch, portal: _Portal) -> None:
+        self._batch = batch
+        self._portal = portal
+        self._context: contextlib.AbstractContextManager[JobBatch] | None = None
+
+    def __enter__(self) -> Self:
+        self._context = self._portal.wrap_async_context_manager(self._batch)
+        self._context.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._context is not None
+        return self._context.__exit__(exc_type, exc, tb)
+
+    @property
+    def jobs(self) -> list[CircuitJob]:
+        """The jobs submitted so far, in submission order."""
+        return [CircuitJob(job, self._portal) for job in self._batch.jobs]
+
+    @_doc(JobBatch.progress)
+    def progress(self) -> BatchProgress:
+        return self._batch.progress()
+
+    @_doc(JobBatch.detach)
+    def detach(self) -> None:
+        self._batch.detach()
+
+    @_doc(JobBatch.submit)
+    def submit(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+        use_timeslot: bool = False,
+    ) -> CircuitJob:
+        return CircuitJob(
+            self._portal.run(
+                self._batch.submit,
+                circuits,
+                qubit_mapping=qubit_mapping,
+                calibration_set_id=calibration_set_id,
+                shots=shots,
+                options=options,
+                use_timeslot=use_timeslot,
+            ),
+            self._portal,
+        )
+
+    @_doc(JobBatch.as_completed)
+    def as_completed(self) -> Iterator[JobOutcome]:
+        return self._portal.iterate(self._batch.as_completed())
+
+    @_doc(JobBatch.progress_events)
+    def progress_events(self) -> Iterator[BatchProgress]:
+        return self._portal.iterate(self._batch.progress_events())
 
 
 class IQMClient:
@@ -360,6 +445,21 @@ class IQMClient:
     @_doc(AsyncIQMClient.submit_run_request)
     def submit_run_request(self, run_request: PostJobsRequest, use_timeslot: bool = False) -> CircuitJob:
         return self._job(self._portal.run(self._async.submit_run_request, run_request, use_timeslot))
+
+    @_doc(AsyncIQMClient.batch)
+    def batch(
+        self,
+        *,
+        timeout: float | None = None,
+        progress: bool | None = None,
+        max_concurrent_submissions: int = 16,
+    ) -> BlockingJobBatch:
+        return BlockingJobBatch(
+            self._async.batch(
+                timeout=timeout, progress=progress, max_concurrent_submissions=max_concurrent_submissions
+            ),
+            self._portal,
+        )
 
     @_doc(AsyncIQMClient.get_job_data)
     def get_job_data(self, job_id: UUID) -> JobData:

@@ -21,6 +21,7 @@ from ._config import Settings, resolve_settings
 from ._errors import CircuitValidationError, ClientConfigurationError, IQMError, ResponseDecodeError
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
+from .batch import JobBatch
 from .calibration import ObservationFinder
 from .job import AsyncCircuitJob
 from .models import (
@@ -493,6 +494,28 @@ class AsyncIQMClient:
             uses_default_calibration=run_request.calibration_set_id is None,
         )
         return job
+
+    def batch(
+        self,
+        *,
+        timeout: float | None = None,
+        progress: bool | None = None,
+        max_concurrent_submissions: int = 16,
+    ) -> JobBatch:
+        """A scope for many jobs: results as each completes, one deadline, cleanup on error.
+
+        Use ``async with client.batch(timeout=600) as batch:``, then ``await batch.submit(...)`` and
+        ``async for outcome in batch.as_completed(): ...``. On error, timeout or cancellation the
+        batch's unfinished jobs are cancelled on the server (``batch.detach()`` keeps them running).
+
+        Args:
+            timeout: deadline in seconds for the whole batch (None: no deadline).
+            progress: tqdm progress bar; None shows it only when interactive and tqdm is installed.
+            max_concurrent_submissions: submissions in flight at once.
+        """
+        return JobBatch(
+            self, timeout=timeout, progress=progress, max_concurrent_submissions=max_concurrent_submissions
+        )
 
     # ----------------------------------------------------------------- jobs
 
