@@ -83,7 +83,7 @@ async def test_deadline_covers_the_whole_batch_and_cancels() -> None:
     async with Emulator(qpu="garnet", seed=3, workers=1, job_duration_ms=3000) as emu:
         async with AsyncIQMClient(emu.url) as client:
             started = anyio.current_time()
-            with pytest.raises(JobTimeoutError, match="did not finish within 0.5 s"):
+            with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 s"):
                 async with client.batch(timeout=0.5, progress=False) as batch:
                     await batch.submit([flip()], shots=5)
                     await batch.submit([flip()], shots=5)
