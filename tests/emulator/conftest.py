@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from server_helpers import Connect
 
 from iqm_client_async.emulator import Emulator
+
+from .server_helpers import Connect
 
 
 @pytest.fixture(params=["asgi", "http"])

@@ -9,7 +9,6 @@ import typing
 
 import httpx
 import pytest
-from server_helpers import flip, run_request, submit, wait_for
 
 from iqm_client_async.emulator import (
     BlockingEmulator,
@@ -19,6 +18,8 @@ from iqm_client_async.emulator import (
     EmulatorSettings,
     EmulatorStateError,
 )
+
+from .server_helpers import flip, run_request, submit, wait_for
 
 
 def test_options_are_exactly_the_settings_fields() -> None:

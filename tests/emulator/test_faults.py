@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from server_helpers import run_request, submit, wait_for
 
 from iqm_client_async.emulator import Emulator, FaultKind, FaultSpec, FaultSpecError
 from iqm_client_async.emulator.faults import FaultInjector
+
+from .server_helpers import run_request, submit, wait_for
 
 
 def test_fault_spec_parsing() -> None:

@@ -7,9 +7,10 @@ import math
 
 import httpx
 import pytest
-from server_helpers import Connect, bell, flip, op, run_request, submit, wait_for
 
 from iqm_client_async.emulator.presets import load_preset
+
+from .server_helpers import Connect, bell, flip, op, run_request, submit, wait_for
 
 GARNET = load_preset("garnet")
 

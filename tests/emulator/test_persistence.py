@@ -6,9 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_helpers import flip, run_request, submit, wait_for
 
 from iqm_client_async.emulator import Emulator, StoreError
+
+from .server_helpers import flip, run_request, submit, wait_for
 
 
 @pytest.mark.asyncio

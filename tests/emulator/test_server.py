@@ -7,9 +7,10 @@ import uuid
 
 import httpx
 import pytest
-from server_helpers import Connect, run_request, submit
 
 from iqm_client_async.emulator.presets import load_preset
+
+from .server_helpers import Connect, run_request, submit
 
 GARNET = load_preset("garnet")
 ERROR_KEYS = {"message", "error_code", "source", "detail"}

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import Connect, bell, flip, op, run_request, submit, wait_for
 
 from iqm_client_async.emulator.presets import load_preset
 from iqm_client_async.emulator.simulator import Instruction
@@ -19,6 +18,8 @@ from iqm_client_async.emulator.submission import (
     compilation_problems,
     parse_submission,
 )
+
+from .server_helpers import Connect, bell, flip, op, run_request, submit, wait_for
 
 GARNET = Architecture(load_preset("garnet"))
 DENEB = Architecture(load_preset("deneb"))
