@@ -7,6 +7,7 @@ instructions costs a fraction of a microsecond per instruction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, TypeAlias
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from pydantic import (
     TypeAdapter,
     ValidationInfo,
     computed_field,
+    field_validator,
     model_validator,
 )
 
@@ -130,6 +132,17 @@ class PostJobsRequest(RequestModel):
             known = set(cls.model_fields) | set(_DEPRECATED_KEYS)
             cleaned = {key: value for key, value in cleaned.items() if key in known}
         return cleaned
+
+    @field_validator("circuits", mode="after")
+    @classmethod
+    def _instructions_as_tuples(cls, circuits: CircuitBatch) -> CircuitBatch:
+        """Parsed circuits hold their instructions in a tuple (copies; the caller's circuits are not changed)."""
+        return [
+            replace(circuit, instructions=tuple(circuit.instructions))
+            if isinstance(circuit, Circuit) and not isinstance(circuit.instructions, tuple)
+            else circuit
+            for circuit in circuits
+        ]
 
     @computed_field  # type: ignore[prop-decorator]
     @property
