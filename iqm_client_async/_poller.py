@@ -88,16 +88,21 @@ class JobPoller:
         job_id: UUID,
         current: JobData,
         *,
+        received_at: float | None = None,
         max_wait: float | None,
         on_update: Callable[[JobData], None] | None = None,
     ) -> JobData:
         """Poll until the job is terminal or ``max_wait`` seconds have passed; return the last status seen.
 
         The first status request goes out immediately unless ``current`` is already terminal.
+        ``received_at`` (monotonic time when ``current`` arrived) lets the planner relate the
+        server's timeline timestamps to local time.
         """
         deadline = None if max_wait is None else anyio.current_time() + max_wait
         planner = self.planner()
         data = current
+        if received_at is not None:
+            planner.observe(current, received_at)
         if data.status not in TERMINAL_STATUSES:
             data = await self.refresh(job_id)
             if on_update is not None:

@@ -285,7 +285,9 @@ class JobBatch:
 
     async def _await_job(self, index: int, job: AsyncCircuitJob) -> None:
         try:
-            await self._client._poller.wait(job.job_id, job.data, max_wait=None, on_update=self._track(job))
+            await self._client._poller.wait(
+                job.job_id, job.data, received_at=job.received_at, max_wait=None, on_update=self._track(job)
+            )
             result = await job.result() if job.status == JobStatus.COMPLETED else None
             await self._outcomes_send.send(JobOutcome(index, job, result))
         except Exception as exc:

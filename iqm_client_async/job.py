@@ -7,6 +7,8 @@ import warnings
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import anyio
+
 from ._errors import IQMError, JobTimeoutError
 from ._poller import TERMINAL_STATUSES
 from .models import (
@@ -38,6 +40,7 @@ class AsyncCircuitJob:
         self, data: JobData, client: AsyncIQMClient, *, uses_default_calibration: bool = False
     ) -> None:
         self.data = data
+        self.received_at = anyio.current_time()
         self._client = client
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
@@ -58,6 +61,7 @@ class AsyncCircuitJob:
 
     def _set_data(self, data: JobData) -> None:
         self.data = data
+        self.received_at = anyio.current_time()
         if self._uses_default_calibration and data.compilation is not None:
             self._client._note_calibration_set(data.compilation.calibration_set_id)
 
@@ -79,7 +83,11 @@ class AsyncCircuitJob:
             The last status seen.
         """
         data = await self._client._poller.wait(
-            self.job_id, self.data, max_wait=timeout_secs or None, on_update=self._set_data
+            self.job_id,
+            self.data,
+            received_at=self.received_at,
+            max_wait=timeout_secs or None,
+            on_update=self._set_data,
         )
         self._set_data(data)
         if self.status not in TERMINAL_STATUSES:

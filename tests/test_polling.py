@@ -1,0 +1,110 @@
+"""The poll planner: pure scheduling decisions from what the job looks like."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from iqm_client_async._polling import DurationStats, PollPlanner
+from iqm_client_async.models import JobData
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def job(
+    status: str,
+    *,
+    position: int | None = None,
+    started: float | None = None,
+    finished: float | None = None,
+    progress: tuple[int, int] | None = None,
+) -> JobData:
+    timeline: list[dict[str, Any]] = [
+        {"source": "iqm-server", "status": "created", "timestamp": T0.isoformat()}
+    ]
+    if started is not None:
+        timeline.append(
+            {
+                "source": "s",
+                "status": "execution_started",
+                "timestamp": (T0 + timedelta(seconds=started)).isoformat(),
+            }
+        )
+    if finished is not None:
+        timeline.append(
+            {"source": "s", "status": "ready", "timestamp": (T0 + timedelta(seconds=finished)).isoformat()}
+        )
+    body: dict[str, Any] = {
+        "id": "3c3fcda3-e860-46bf-92a4-bcc59fa76ce9",
+        "status": status,
+        "queue_position": position,
+        "timeline": timeline,
+    }
+    if progress is not None:
+        body["execution"] = {"progress": {"shots": {"value": progress[0], "max_value": progress[1]}}}
+    return JobData.model_validate(body)
+
+
+def planner(stats: DurationStats | None = None, **kw: float) -> PollPlanner:
+    return PollPlanner(stats or DurationStats(), rng=random.Random(0), **kw)
+
+
+def test_delays_are_clamped() -> None:
+    p = planner(min_interval=0.05, max_interval=2.0)
+    p.observe(job("waiting", position=500), 0.0)
+    assert 0.05 <= p.next_delay(1000.0) <= 2.0
+    p.observe(job("processing", started=0.0), 0.0)
+    assert p.next_delay(0.0) >= 0.05
+
+
+def test_deep_in_the_queue_polls_slowly_near_the_front_quickly() -> None:
+    deep, near = planner(max_interval=30), planner(max_interval=30)
+    deep.observe(job("waiting", position=50), 0.0)
+    near.observe(job("waiting", position=0), 0.0)
+    assert deep.next_delay(5.0) > 2 * near.next_delay(5.0)
+
+
+def test_queue_rate_predicts_the_start() -> None:
+    p = planner(max_interval=60)
+    p.observe(job("waiting", position=10), 0.0)
+    p.observe(job("waiting", position=9), 1.0)  # one job per second
+    delay = p.next_delay(1.0)
+    assert 0.9 * 9 * 0.9 <= delay <= 1.1 * 9 * 0.9
+
+
+def test_progress_extrapolates_the_finish() -> None:
+    p = planner(max_interval=60)
+    p.observe(job("waiting", position=0), 0.0)  # the submission response, at creation
+    p.observe(job("processing", started=0.0, progress=(1, 4)), 2.0)  # a quarter done after 2 s
+    assert 5.4 <= p.next_delay(2.0) <= 6.7
+
+
+def test_earlier_jobs_teach_the_running_time() -> None:
+    stats = DurationStats()
+    first = planner(stats)
+    first.observe(job("completed", started=0.0, finished=0.2), 0.3)
+    assert stats.typical() == pytest.approx(0.2)
+    second = planner(stats)
+    second.observe(job("waiting", position=0), 100.0)  # submitted at local time 100 = server T0
+    second.observe(job("processing", started=10.0), 110.05)  # started at local 110
+    delay = second.next_delay(110.05)
+    assert 0.14 <= delay <= 0.19  # finish expected 0.2 s after start: ~0.15 s from now plus a margin
+
+
+def test_unknown_running_time_backs_off_with_time_in_state() -> None:
+    p = planner(max_interval=10)
+    p.observe(job("processing"), 0.0)
+    early, late = p.next_delay(0.1), p.next_delay(8.0)
+    assert early < 0.1 and late > 1.0
+
+
+def test_jitter_spreads_identical_jobs() -> None:
+    delays = set()
+    for seed in range(5):
+        p = PollPlanner(DurationStats(), rng=random.Random(seed), max_interval=30)
+        p.observe(job("waiting", position=20), 0.0)
+        delays.add(round(p.next_delay(3.0), 6))
+    assert len(delays) == 5
