@@ -15,11 +15,9 @@ from uuid import UUID
 import anyio
 
 from ._polling import DurationStats, PollPlanner
-from .models import JobData, JobStatus
+from .models import JobData
 
 __all__ = ["JobPoller"]
-
-TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 class _Flight:
@@ -103,12 +101,12 @@ class JobPoller:
         data = current
         if received_at is not None:
             planner.observe(current, received_at)
-        if data.status not in TERMINAL_STATUSES:
+        if not data.status.is_terminal:
             data = await self.refresh(job_id)
             if on_update is not None:
                 on_update(data)
         planner.observe(data, anyio.current_time())
-        while data.status not in TERMINAL_STATUSES:
+        while not data.status.is_terminal:
             now = anyio.current_time()
             delay = planner.next_delay(now)
             if deadline is not None:

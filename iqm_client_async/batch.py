@@ -21,7 +21,6 @@ import anyio
 import anyio.abc
 
 from ._errors import IQMError, JobTimeoutError
-from ._poller import TERMINAL_STATUSES
 from .job import AsyncCircuitJob
 from .models import Circuit, CircuitCompilationOptions, CircuitMeasurementResultsBatch, JobData, JobStatus
 
@@ -342,7 +341,7 @@ class JobBatch:
         unfinished = [
             job_id
             for job_id in self._jobs
-            if self._states.get(job_id) is None or self._states[job_id].status not in TERMINAL_STATUSES
+            if self._states.get(job_id) is None or not self._states[job_id].status.is_terminal
         ]
         if not unfinished:
             return

@@ -10,7 +10,6 @@ from uuid import UUID
 import anyio
 
 from ._errors import IQMError, JobTimeoutError
-from ._poller import TERMINAL_STATUSES
 from .models import (
     Circuit,
     CircuitJobParameters,
@@ -90,7 +89,7 @@ class AsyncCircuitJob:
             on_update=self._set_data,
         )
         self._set_data(data)
-        if self.status not in TERMINAL_STATUSES:
+        if not self.status.is_terminal:
             logger.warning(
                 "Job %s reached the timeout of %ss. Stopping polling and returning the current non-terminal status.",
                 self.job_id,
@@ -134,7 +133,7 @@ class AsyncCircuitJob:
             IQMError: the job failed or was cancelled (the message lists the server's errors).
         """
         status = await self.wait_for_completion(timeout_secs=timeout_secs)
-        if status not in TERMINAL_STATUSES:
+        if not status.is_terminal:
             raise JobTimeoutError(
                 f"Job {self.job_id} did not finish within {timeout_secs} s (status {status.value})."
             )
