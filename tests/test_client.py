@@ -461,7 +461,11 @@ async def test_payload_round_trip(server: FakeServer) -> None:
     circuits, params = await job.payload()
     (circuit,) = circuits
     assert isinstance(circuit, Circuit) and circuit.name == "bell"
-    assert tuple(circuit.instructions) == tuple(BELL.instructions) and params.shots == 5 and params.qubit_mapping == {"QB1": "QB1", "QB2": "QB2"}
+    assert (
+        tuple(circuit.instructions) == tuple(BELL.instructions)
+        and params.shots == 5
+        and params.qubit_mapping == {"QB1": "QB1", "QB2": "QB2"}
+    )
     await job.payload()
     assert route.call_count == 1
 
