@@ -21,7 +21,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
-    session.install("ruff>=0.5")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -29,7 +29,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[emulator,test]", "mypy>=1.10", "types-protobuf")
+    session.install("-e", ".[emulator,test]", "mypy==2.4.1", "types-protobuf")
     session.run("mypy", "--strict", "iqm_client_async")
 
 
@@ -45,3 +45,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the emulator and the reference, printing ratios measured in the same run."""
     session.install("-e", ".[emulator,test]", REFERENCE)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """The fault campaign: 1000 jobs against an emulator injecting faults, with a restart mid-run."""
+    session.install("-e", ".[emulator,test]")
+    session.run("python", "scripts/fault_campaign.py", "--jobs", "1000", *session.posargs)
