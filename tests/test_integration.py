@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from math import pi
@@ -228,3 +229,21 @@ def test_blocking_client_every_endpoint(blocking_emu: BlockingEmulator) -> None:
             client.get_job(job.job_id)
         with pytest.raises(NotFoundError):
             client.get_job(uuid.uuid4())
+
+
+@pytest.mark.asyncio
+async def test_token_never_in_debug_logs_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "tok-9f8e7d6c5b4a"
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    async with Emulator(qpu="adonis", token=secret) as emu:
+        async with AsyncIQMClient(emu.url, token=secret) as client:
+            job = await client.submit_circuits([x_then_measure("QB1")], shots=3)
+            await job.wait_for_completion(timeout_secs=10)
+            texts = [repr(client), repr(client.settings), repr(job), str(client._http)]
+        with pytest.raises(AuthenticationError) as info:
+            async with AsyncIQMClient(emu.url, token=secret + "-wrong"):
+                pass
+    assert caplog.records
+    assert secret not in caplog.text
+    assert all(secret not in t for t in texts)
+    assert secret not in str(info.value) and secret not in repr(info.value.__dict__)
