@@ -8,9 +8,8 @@ path with asyncio services.
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
 import contextlib
-import functools
 import os
 import threading
 import weakref
@@ -52,11 +51,12 @@ _WAKE_INTERVAL = 0.2  # how often a blocked caller wakes up so that Ctrl-C is ha
 
 
 class _Portal:
-    """An anyio blocking portal with the safety checks the facade needs."""
+    """An anyio blocking portal (an asyncio loop in a daemon thread) with the checks the facade needs."""
 
     def __init__(self) -> None:
-        self._context = anyio.from_thread.start_blocking_portal()
+        self._context = anyio.from_thread.start_blocking_portal(backend="asyncio")
         self._portal = self._context.__enter__()
+        self._loop: asyncio.AbstractEventLoop = self._portal.call(_running_loop)
         self._pid = os.getpid()
         self._thread_id = self._portal.call(threading.get_ident)
         self._closed = False
@@ -64,7 +64,8 @@ class _Portal:
     def run(self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``func`` in the portal's event loop and wait for its result.
 
-        Ctrl-C while waiting cancels the coroutine and re-raises ``KeyboardInterrupt``.
+        Ctrl-C while waiting cancels the coroutine, waits for it to unwind, and re-raises
+        ``KeyboardInterrupt``.
 
         Raises:
             IQMError: the client is closed, used after ``os.fork()``, or called from its own event loop.
@@ -81,16 +82,26 @@ class _Portal:
                 "IQMClient was called from its own event-loop thread (e.g. from inside a coroutine the "
                 "client is running). Use the AsyncIQMClient methods there instead."
             )
-        future = self._portal.start_task_soon(functools.partial(func, *args, **kwargs))
+        finished = threading.Event()
+
+        async def guarded() -> T:
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                finished.set()
+
+        # Plain run_coroutine_threadsafe: a third of the latency of portal.start_task_soon.
+        future = asyncio.run_coroutine_threadsafe(guarded(), self._loop)
         try:
             while True:
                 try:
                     return future.result(timeout=_WAKE_INTERVAL)
-                except concurrent.futures.TimeoutError:
-                    continue
+                except TimeoutError:
+                    if future.done():
+                        raise  # the coroutine itself raised TimeoutError
         except KeyboardInterrupt:
             future.cancel()
-            concurrent.futures.wait([future], timeout=5.0)
+            finished.wait(5.0)
             raise
 
     def wrap_async_context_manager(
@@ -122,6 +133,10 @@ class _Portal:
 async def _build_client(*args: Any, **kwargs: Any) -> AsyncIQMClient:
     # Built inside the portal's event loop: the httpx pool belongs to that loop.
     return AsyncIQMClient(*args, **kwargs)
+
+
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
 
 
 def _shutdown(portal: _Portal, client: AsyncIQMClient) -> None:
