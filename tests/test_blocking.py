@@ -219,3 +219,14 @@ def test_facade_job_ids_are_uuids(server: FakeServer) -> None:
     with IQMClient(BASE, transport=server.transport()) as client:
         job = client.get_job(uuid.UUID(JOB_ID))
         assert job.status == JobStatus.COMPLETED and job.data.id == uuid.UUID(JOB_ID)
+
+
+def test_timeout_error_from_the_coroutine_propagates(server: FakeServer) -> None:
+    async def times_out() -> None:
+        raise TimeoutError("from the coroutine")
+
+    with IQMClient(BASE, transport=server.transport()) as client:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="from the coroutine"):
+            client._portal.run(times_out)
+        assert time.monotonic() - started < 1
