@@ -37,7 +37,14 @@ def typecheck(session: nox.Session) -> None:
 def compat(session: nox.Session) -> None:
     """The reference client (iqm-client 35.0.3) drives our emulator end to end."""
     session.install("-e", ".[emulator,test]", REFERENCE)
-    session.run("pytest", "tests/compat", *session.posargs)
+    # compat tests, plus the cross-checks against the reference that other sessions skip
+    cross_checks = [
+        "tests/test_models.py",
+        "tests/test_calibration.py",
+        "tests/test_channel_properties.py",
+        "tests/emulator/test_presets.py",
+    ]
+    session.run("pytest", "tests/compat", *cross_checks, *session.posargs)
 
 
 @nox.session

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reference_python import REFERENCE_PYTHON
 
 from iqm_client_async._errors import IQMError
 from iqm_client_async.calibration import (
@@ -21,7 +22,6 @@ from iqm_client_async.calibration import (
 )
 from iqm_client_async.models import ObservationLite, ObservationSetWithObservations
 
-REFERENCE_PYTHON = Path("/work/refvenv/bin/python")
 QPU_DATA = Path(__file__).resolve().parents[1] / "iqm_client_async" / "emulator" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data" / "models"
 QUBITS = [f"QB{i}" for i in range(1, 21)]

@@ -7,11 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from reference_python import REFERENCE_PYTHON
 
 from iqm_client_async._channel_properties import decode_feedback_groups, encode_channel_properties
 from iqm_client_async._errors import ResponseDecodeError
-
-REFERENCE_PYTHON = Path("/work/refvenv/bin/python")
 
 # The archived reference test's channels: QB1, QB2 read PL-1, QB3 reads PL-2, QB1's flux AWG reads nothing.
 AWG_SOURCES = {

@@ -14,6 +14,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from reference_python import REFERENCE_PYTHON
 
 import iqm_client_async.models as models
 from iqm_client_async.models import (
@@ -45,7 +46,6 @@ from iqm_client_async.models import (
     serialize_run_request,
 )
 
-REFERENCE_PYTHON = Path("/work/refvenv/bin/python")
 QPU_DATA = Path(__file__).resolve().parents[1] / "iqm_client_async" / "emulator" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data" / "models"
 HALF_PI = math.pi / 2

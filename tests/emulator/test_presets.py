@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reference_python import REFERENCE_PYTHON
 
 from iqm_client_async.emulator.noise import NoiseModel
 from iqm_client_async.emulator.presets import DEFAULT_PRESET, PRESET_NAMES, Preset, load_preset
 
 DATA = Path(__file__).parents[2] / "iqm_client_async" / "emulator" / "data"
-REFERENCE_PYTHON = Path("/work/refvenv/bin/python")
+
 QON_PATTERN = re.compile(
     r"^(controllers|gates|characterization|metrics|gate_definitions)\.[^:]+(:[^:=]+=[^:=]+)*$"
 )
