@@ -54,6 +54,9 @@ _SQAS = TypeAdapter(list[StaticQuantumArchitecture])
 _MEASUREMENTS: TypeAdapter[CircuitMeasurementResultsBatch] = TypeAdapter(CircuitMeasurementResultsBatch)
 _COUNTS = TypeAdapter(list[CircuitMeasurementCounts])
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
+_QUANTUM_COMPUTERS = TypeAdapter(ListQuantumComputersResponse)
+_OBSERVATION_SET = TypeAdapter(ObservationSetWithObservations)
+_DQA = TypeAdapter(DynamicQuantumArchitecture)
 
 
 def _decode(adapter: TypeAdapter[T], response: httpx.Response) -> T:
@@ -149,7 +152,11 @@ class AsyncIQMClient:
     # ----------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> Self:
-        await self._qc_alias()
+        try:
+            await self._qc_alias()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
@@ -202,7 +209,7 @@ class AsyncIQMClient:
     async def get_quantum_computers(self) -> list[QuantumComputer]:
         """The quantum computers the server offers."""
         response = await self._http.request("GET", f"{_API}/quantum-computers")
-        return _decode(TypeAdapter(ListQuantumComputersResponse), response).quantum_computers
+        return _decode(_QUANTUM_COMPUTERS, response).quantum_computers
 
     async def resolve_quantum_computer(self) -> QuantumComputer:
         """Select the quantum computer (once): the configured alias, or the server's only one.
@@ -316,14 +323,14 @@ class AsyncIQMClient:
     ) -> ObservationSetWithObservations:
         """A calibration set (the current default one when ``calibration_set_id`` is None)."""
         path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}"
-        return _decode(TypeAdapter(ObservationSetWithObservations), await self._http.request("GET", path))
+        return _decode(_OBSERVATION_SET, await self._http.request("GET", path))
 
     async def get_quality_metric_set(
         self, calibration_set_id: UUID | None = None
     ) -> ObservationSetWithObservations:
         """The quality metrics of a calibration set (the current default one when None)."""
         path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}/metrics"
-        return _decode(TypeAdapter(ObservationSetWithObservations), await self._http.request("GET", path))
+        return _decode(_OBSERVATION_SET, await self._http.request("GET", path))
 
     async def get_calibration_quality_metrics(
         self, calibration_set_id: UUID | None = None
@@ -379,9 +386,7 @@ class AsyncIQMClient:
                 f"{_API}/calibration-sets/{await self._qc_alias()}/"
                 f"{_calset_path(calibration_set_id)}/dynamic-quantum-architecture"
             )
-            architecture = _decode(
-                TypeAdapter(DynamicQuantumArchitecture), await self._http.request("GET", path)
-            )
+            architecture = _decode(_DQA, await self._http.request("GET", path))
             self._architectures[architecture.calibration_set_id] = architecture
             if calibration_set_id is None:
                 self._default_architecture = (architecture, anyio.current_time())

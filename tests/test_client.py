@@ -26,6 +26,7 @@ from conftest import (
 
 from iqm_client_async import (
     AsyncIQMClient,
+    AuthenticationError,
     Circuit,
     CircuitCompilationOptions,
     CircuitOperation,
@@ -473,3 +474,12 @@ async def test_payload_round_trip(server: FakeServer) -> None:
 async def test_repr_hides_token(server: FakeServer) -> None:
     client = client_for(server)
     assert "s3cret-token" not in repr(client) and "s3cret-token" not in repr(client.settings)
+
+
+async def test_failed_aenter_closes_the_pool(server: FakeServer) -> None:
+    server.qcs.respond(401, json={"message": "unauthorized"})
+    client = client_for(server)
+    with pytest.raises(AuthenticationError):
+        async with client:
+            pass
+    assert client._http.is_closed
