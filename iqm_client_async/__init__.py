@@ -40,8 +40,8 @@ from ._errors import (
     UnexpectedStatusError,
     ValidationError,
 )
-from .batch import BatchProgress, JobBatch, JobOutcome
-from .blocking import CircuitJob, IQMClient
+from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
+from .blocking import BlockingJobBatch, CircuitJob, IQMClient
 from .calibration import ObservationFinder
 from .client import AsyncIQMClient
 from .job import AsyncCircuitJob
@@ -90,6 +90,7 @@ __all__ = [
     "BadGatewayError",
     "BadRequestError",
     "BatchProgress",
+    "BlockingJobBatch",
     "CalibrationSet",
     "Circuit",
     "CircuitBatch",
@@ -144,6 +145,7 @@ __all__ = [
     "ServiceUnavailableError",
     "StaticQuantumArchitecture",
     "SubmissionOutcomeUnknownError",
+    "SubmitOptions",
     "SystemUnavailableError",
     "TimelineEntry",
     "TooManyRequestsError",

@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 from uuid import UUID
 
 import anyio
@@ -27,9 +27,19 @@ from .models import Circuit, CircuitCompilationOptions, CircuitMeasurementResult
 if TYPE_CHECKING:
     from .client import AsyncIQMClient
 
-__all__ = ["BatchProgress", "JobBatch", "JobOutcome"]
+__all__ = ["BatchProgress", "JobBatch", "JobOutcome", "SubmitOptions"]
 
 _CANCEL_GRACE_SECONDS = 30.0
+
+
+class SubmitOptions(TypedDict, total=False):
+    """Keyword arguments of a submission (those of ``AsyncIQMClient.submit_circuits``)."""
+
+    qubit_mapping: Mapping[str, str] | None
+    calibration_set_id: UUID | None
+    shots: int
+    options: CircuitCompilationOptions | None
+    use_timeslot: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +70,7 @@ class BatchProgress:
 
 @dataclass(frozen=True, slots=True)
 class JobOutcome:
-    """A finished job of a batch: its submission index, the job, and its results when it completed."""
+    """A finished job of a batch: the index of its submit call, the job, and its results if it completed."""
 
     index: int
     job: AsyncCircuitJob
@@ -136,7 +146,8 @@ class JobBatch:
         self._deadline = math.inf
         self._progress_setting = progress
         self._submit_limiter = anyio.CapacityLimiter(max_concurrent_submissions)
-        self._jobs: dict[UUID, AsyncCircuitJob] = {}
+        self._jobs: dict[int, AsyncCircuitJob] = {}
+        self._next_index = 0
         self._states: dict[UUID, JobData] = {}
         self._pending_submissions = 0
         self._submitted = 0
@@ -188,8 +199,8 @@ class JobBatch:
 
     @property
     def jobs(self) -> list[AsyncCircuitJob]:
-        """The jobs submitted so far, in submission order."""
-        return list(self._jobs.values())
+        """The jobs submitted so far, in the order of the submit calls."""
+        return [self._jobs[index] for index in sorted(self._jobs)]
 
     def progress(self) -> BatchProgress:
         """A snapshot of the aggregate state."""
@@ -225,62 +236,66 @@ class JobBatch:
         )
 
     async def submit(
-        self,
-        circuits: Sequence[Circuit | str],
-        *,
-        qubit_mapping: Mapping[str, str] | None = None,
-        calibration_set_id: UUID | None = None,
-        shots: int = 1,
-        options: CircuitCompilationOptions | None = None,
-        use_timeslot: bool = False,
+        self, circuits: Sequence[Circuit | str], **options: Unpack[SubmitOptions]
     ) -> AsyncCircuitJob:
         """Submit one circuit batch as a job of this scope and start awaiting it.
+
+        Takes the keyword arguments of ``AsyncIQMClient.submit_circuits``. The job's outcome
+        carries the index of this call among the batch's submissions (0, 1, ...).
 
         Raises:
             JobTimeoutError: the batch deadline passed.
             IQMError: as ``AsyncIQMClient.submit_circuits``.
         """
+        return await self._submit(self._claim_index(), circuits, options)
+
+    def submit_soon(self, circuits: Sequence[Circuit | str], **options: Unpack[SubmitOptions]) -> int:
+        """Submit in the background and return the submission index its outcome will carry.
+
+        ``as_completed()`` counts the submission at once, so it may be iterated right away; a
+        failed submission surfaces from ``as_completed()``.
+        """
+        index = self._claim_index()
+
+        async def run() -> None:
+            try:
+                await self._submit(index, circuits, options)
+            except Exception as exc:
+                await self._outcomes_send.send(exc)
+
+        self._running_task_group().start_soon(run)
+        return index
+
+    def _running_task_group(self) -> anyio.abc.TaskGroup:
         if self._task_group is None:
             raise IQMError("Use the batch as `async with client.batch() as batch:` before submitting.")
+        return self._task_group
+
+    def _claim_index(self) -> int:
+        self._running_task_group()
         self._pending_submissions += 1
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    async def _submit(
+        self, index: int, circuits: Sequence[Circuit | str], options: SubmitOptions
+    ) -> AsyncCircuitJob:
         try:
             with anyio.fail_after(self._remaining()):
                 async with self._submit_limiter:
-                    job = await self._client.submit_circuits(
-                        circuits,
-                        qubit_mapping=qubit_mapping,
-                        calibration_set_id=calibration_set_id,
-                        shots=shots,
-                        options=options,
-                        use_timeslot=use_timeslot,
-                    )
+                    job = await self._client.submit_circuits(circuits, **options)
         except TimeoutError:
             raise self._timeout_error() from None
         finally:
             self._pending_submissions -= 1
             self._wake_exit()
-        index = self._submitted
         self._submitted += 1
-        self._jobs[job.job_id] = job
+        self._jobs[index] = job
         self._note(job.data)
         self._waiting += 1
-        self._task_group.start_soon(self._await_job, index, job)
+        self._running_task_group().start_soon(self._await_job, index, job)
         return job
-
-    def submit_soon(self, circuits: Sequence[Circuit | str], **kwargs: Any) -> None:
-        """Submit in the background; failures surface from ``as_completed()``."""
-        if self._task_group is None:
-            raise IQMError("Use the batch as `async with client.batch() as batch:` before submitting.")
-        self._pending_submissions += 1
-
-        async def run() -> None:
-            self._pending_submissions -= 1
-            try:
-                await self.submit(circuits, **kwargs)
-            except Exception as exc:
-                await self._outcomes_send.send(exc)
-
-        self._task_group.start_soon(run)
 
     async def _await_job(self, index: int, job: AsyncCircuitJob) -> None:
         try:
@@ -339,9 +354,9 @@ class JobBatch:
 
     async def _cancel_unfinished(self) -> None:
         unfinished = [
-            job_id
-            for job_id in self._jobs
-            if self._states.get(job_id) is None or not self._states[job_id].status.is_terminal
+            job.job_id
+            for job in self._jobs.values()
+            if job.job_id not in self._states or not self._states[job.job_id].status.is_terminal
         ]
         if not unfinished:
             return

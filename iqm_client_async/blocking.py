@@ -15,14 +15,14 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar, Unpack
 from uuid import UUID
 
 import anyio.from_thread
 import httpx
 
 from ._errors import IQMError
-from .batch import BatchProgress, JobBatch, JobOutcome
+from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
 from .calibration import ObservationFinder
 from .client import AsyncIQMClient
 from .job import DEFAULT_TIMEOUT_SECONDS, AsyncCircuitJob
@@ -133,6 +133,10 @@ class _Portal:
 async def _build_client(*args: Any, **kwargs: Any) -> AsyncIQMClient:
     # Built inside the portal's event loop: the httpx pool belongs to that loop.
     return AsyncIQMClient(*args, **kwargs)
+
+
+async def _call_soon(batch: JobBatch, circuits: Sequence[Circuit | str], options: SubmitOptions) -> int:
+    return batch.submit_soon(circuits, **options)
 
 
 async def _running_loop() -> asyncio.AbstractEventLoop:
@@ -249,28 +253,12 @@ class BlockingJobBatch:
         self._batch.detach()
 
     @_doc(JobBatch.submit)
-    def submit(
-        self,
-        circuits: Sequence[Circuit | str],
-        *,
-        qubit_mapping: Mapping[str, str] | None = None,
-        calibration_set_id: UUID | None = None,
-        shots: int = 1,
-        options: CircuitCompilationOptions | None = None,
-        use_timeslot: bool = False,
-    ) -> CircuitJob:
-        return CircuitJob(
-            self._portal.run(
-                self._batch.submit,
-                circuits,
-                qubit_mapping=qubit_mapping,
-                calibration_set_id=calibration_set_id,
-                shots=shots,
-                options=options,
-                use_timeslot=use_timeslot,
-            ),
-            self._portal,
-        )
+    def submit(self, circuits: Sequence[Circuit | str], **options: Unpack[SubmitOptions]) -> CircuitJob:
+        return CircuitJob(self._portal.run(self._batch.submit, circuits, **options), self._portal)
+
+    @_doc(JobBatch.submit_soon)
+    def submit_soon(self, circuits: Sequence[Circuit | str], **options: Unpack[SubmitOptions]) -> int:
+        return self._portal.run(_call_soon, self._batch, circuits, options)
 
     @_doc(JobBatch.as_completed)
     def as_completed(self) -> Iterator[JobOutcome]:

@@ -164,3 +164,25 @@ def test_blocking_batch_error_cancels() -> None:
             raise KeyError("user code failed")
         assert [client.get_job_data(j.job_id).status for j in batch.jobs] == [JobStatus.CANCELLED]
     assert threading.active_count() >= 1
+
+
+@pytest.mark.asyncio
+async def test_submit_soon_indices_follow_call_order(emulator: Emulator) -> None:
+    qubits = [f"QB{i}" for i in range(1, 13)]
+    async with AsyncIQMClient(emulator.url, requests_per_second=1000) as client:
+        async with client.batch(progress=False) as batch:
+            indices = [batch.submit_soon([flip(q)], shots=4) for q in qubits]
+            assert indices == list(range(12))
+            outcomes = {o.index: o async for o in batch.as_completed()}  # iterated right away
+        assert sorted(outcomes) == indices
+        for index, qubit in enumerate(qubits):
+            assert outcomes[index].job.data.id == batch.jobs[index].job_id
+            payload, _ = await outcomes[index].job.payload()
+            assert payload[0].name == f"flip-{qubit}"  # type: ignore[union-attr]
+
+
+def test_blocking_submit_soon() -> None:
+    with BlockingEmulator(qpu="garnet", seed=5, workers=4) as emu, IQMClient(emu.url) as client:
+        with client.batch(progress=False) as batch:
+            assert [batch.submit_soon([flip(q)], shots=2) for q in ("QB1", "QB2")] == [0, 1]
+            assert sorted(o.index for o in batch.as_completed()) == [0, 1]
