@@ -247,3 +247,14 @@ async def test_token_never_in_debug_logs_or_reprs(caplog: pytest.LogCaptureFixtu
     assert secret not in caplog.text
     assert all(secret not in t for t in texts)
     assert secret not in str(info.value) and secret not in repr(info.value.__dict__)
+
+
+def test_blocking_emulator_stops_from_a_thread_running_a_loop() -> None:
+    async def notebook_cell() -> None:
+        emulator = BlockingEmulator(qpu="adonis")
+        emulator.start()
+        with IQMClient(emulator.url) as client:
+            assert client.quantum_computer_name == "adonis"
+        emulator.stop()  # used to fail with "Cannot run the event loop while another loop is running"
+
+    anyio.run(notebook_cell)

@@ -205,6 +205,16 @@ class Emulator:
         self._port = int(sock.getsockname()[1])
 
 
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    # The loop is run, drained and closed in its own thread, so that stopping works from a thread
+    # that runs an event loop of its own (a Jupyter kernel).
+    try:
+        loop.run_forever()
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
 class BlockingEmulator:
     """The emulator for scripts and notebooks: runs in a background thread with its own event loop.
 
@@ -259,7 +269,7 @@ class BlockingEmulator:
         if self._thread is not None:
             raise EmulatorStateError("The emulator is already running")
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="iqm-emulator", daemon=True)
+        thread = threading.Thread(target=_run_loop, args=(loop,), name="iqm-emulator", daemon=True)
         thread.start()
         self._loop, self._thread = loop, thread
         try:
@@ -296,5 +306,3 @@ class BlockingEmulator:
             return
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
