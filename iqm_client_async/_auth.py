@@ -109,9 +109,15 @@ class TokenAuth(httpx.Auth):
         if not self._should_send(request):
             yield request
             return
-        request.headers["Authorization"] = f"Bearer {self.current_token()}"
+        sent = self.current_token()
+        request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
-        if response.status_code == 401 and self._file_changed():
-            self._file_token = None
-            request.headers["Authorization"] = f"Bearer {self.current_token()}"
-            yield request
+        if response.status_code == 401 and self._tokens_file is not None:
+            # The file may have been rewritten since this request was sent, by us or by another
+            # request's 401: resend once whenever the current token is not the one that failed.
+            if self._file_changed():
+                self._file_token = None
+            current = self.current_token()
+            if current != sent:
+                request.headers["Authorization"] = f"Bearer {current}"
+                yield request

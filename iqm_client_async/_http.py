@@ -331,18 +331,22 @@ class HTTPClient:
     ) -> httpx.Response:
         request = self._client.build_request(method, path, params=params, content=content, headers=headers)
         started = time.perf_counter()
+        failure: httpx.TransportError | None = None
         async with self.budget.slot():
             try:
                 response = await self._client.send(request, follow_redirects=method == "GET")
             except httpx.TransportError as exc:
-                error = _connection_error(exc, request)
-                if isinstance(exc, _NOT_SENT_ERRORS):
-                    raise _NotSent(error) from exc
-                if retry is RetryKind.SUBMIT:
-                    if self._honours_idempotency is not None and await self._honours_idempotency():
-                        raise _AmbiguousSubmission(error) from exc
-                    raise self._outcome_unknown(error, headers) from exc
-                raise error from exc
+                failure = exc
+        if failure is not None:
+            # Decided outside the slot: asking the server about idempotency is itself a request.
+            error = _connection_error(failure, request)
+            if isinstance(failure, _NOT_SENT_ERRORS):
+                raise _NotSent(error) from failure
+            if retry is RetryKind.SUBMIT:
+                if self._honours_idempotency is not None and await self._honours_idempotency():
+                    raise _AmbiguousSubmission(error) from failure
+                raise self._outcome_unknown(error, headers) from failure
+            raise error from failure
         logger.debug(
             "%s %s -> %d (%.1f ms)",
             method,

@@ -121,3 +121,20 @@ def test_401_without_file_change_is_not_retried(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     write_tokens(path, make_jwt(3600))
     assert len(_send(TokenAuth(tokens_file=str(path)), statuses=(401,))) == 1
+
+
+def test_every_request_sent_with_a_rotated_token_is_resent(tmp_path: Path) -> None:
+    """Two requests in flight with the old token: the first 401 re-reads the file, the second still resends."""
+    path = tmp_path / "tokens.json"
+    old, new = make_jwt(3600), make_jwt(3600)
+    write_tokens(path, old)
+    auth = TokenAuth(tokens_file=str(path))
+    first, second = (
+        auth.auth_flow(httpx.Request("GET", "https://x/a")),
+        auth.auth_flow(httpx.Request("GET", "https://x/b")),
+    )
+    r1, r2 = next(first), next(second)
+    assert r1.headers["Authorization"] == r2.headers["Authorization"] == f"Bearer {old}"
+    write_tokens(path, new)
+    assert first.send(httpx.Response(401)).headers["Authorization"] == f"Bearer {new}"
+    assert second.send(httpx.Response(401)).headers["Authorization"] == f"Bearer {new}"
