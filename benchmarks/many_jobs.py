@@ -1,0 +1,262 @@
+"""Benchmark 3 — many jobs: submit N one-circuit jobs at once and collect every result.
+
+Emulator (own process): ``--latency-ms 20 --job-duration-ms 200 --workers N``, so every job runs as soon
+as it arrives and takes 200 ms. (``--workers 100000`` would do the same, but the emulator wakes every idle
+execution slot on each submission, which costs it about 50 ms of CPU per job: that is measured separately
+and reported, and the runs use as many slots as jobs.) The ideal wall time is one job duration plus three
+round trips (submit, the status request that sees the job completed, the result download): 260 ms,
+whatever N is.
+
+Measured, from the first submission to the last result in hand (client start-up excluded: the quantum
+computer and the architecture are fetched before the clock starts):
+
+* ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``; with the rate limit
+  lifted (``THROUGHPUT_OPTIONS``), and with the defaults (100 requests/s, 16 submissions at a time);
+* an oracle: plain httpx, no validation or models, every job submitted at once, first status request
+  exactly one job duration after its submission. It shows what the emulator and this machine can do
+  for the same work, whatever the client;
+* the reference iqm-client 35.0.3 from a pool of 32 threads, each thread: ``submit_circuits``,
+  ``wait_for_completion``, ``result`` (it polls every second).
+
+The emulator's request counters and CPU time are read around each run.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from ._clients import (
+    JOBS_PATH,
+    QUANTUM_COMPUTER,
+    THROUGHPUT_OPTIONS,
+    our_circuit,
+    our_client,
+    quiet_stderr,
+    run_request_body,
+    submit_raw_blocking,
+)
+from ._common import EmulatorProcess, Measurement, Sizes, bell_specs, build_circuits, load_reference
+
+NAME = "many jobs"
+LATENCY_MS = 20.0
+JOB_DURATION_MS = 200.0
+WORKERS = 100_000
+REFERENCE_THREADS = 32
+IDEAL_S = (JOB_DURATION_MS + 3 * LATENCY_MS) / 1000
+TARGET_OF_IDEAL = 1.5
+TARGET_SPEEDUP = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One client's run: wall time, completed jobs, and what the emulator saw meanwhile."""
+
+    wall_s: float
+    completed: int
+    requests: int
+    status_requests: int
+    emulator_cpu_s: float
+    client_cpu_s: float
+
+
+def _measure(emulator: EmulatorProcess, work: Any) -> Run:
+    before = emulator.counters()
+    emulator_cpu = emulator.cpu_seconds()
+    client_cpu = time.process_time()
+    started = time.perf_counter()
+    completed = work()
+    wall = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    emulator_cpu = emulator.cpu_seconds() - emulator_cpu
+    after = emulator.counters()
+    return Run(
+        wall,
+        completed,
+        after["requests_served"] - before["requests_served"],
+        after["status_requests"] - before["status_requests"],
+        emulator_cpu,
+        client_cpu,
+    )
+
+
+async def _ours(url: str, jobs: int, options: dict[str, Any], max_submissions: int) -> tuple[float, int]:
+    circuit = our_circuit(bell_specs())
+    async with our_client(url, **options) as client:
+        await client.get_dynamic_quantum_architecture()
+        started = time.perf_counter()
+        completed = 0
+        async with client.batch(max_concurrent_submissions=max_submissions, progress=False) as batch:
+            for _ in range(jobs):
+                batch.submit_soon([circuit])
+            async for outcome in batch.as_completed():
+                completed += outcome.ok
+        return time.perf_counter() - started, completed
+
+
+async def _oracle(url: str, jobs: int) -> int:
+    body = run_request_body(bell_specs())
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    completed = 0
+
+    async def one(http: httpx.AsyncClient) -> None:
+        nonlocal completed
+        submitted = (
+            await http.post(JOBS_PATH, content=body, headers={"Content-Type": "application/json"})
+        ).json()
+        await anyio.sleep(JOB_DURATION_MS / 1000)
+        while True:
+            status = (await http.get(f"/api/v1/jobs/{submitted['id']}")).json()["status"]
+            if status == "completed":
+                break
+            await anyio.sleep(LATENCY_MS / 1000)
+        response = await http.get(f"/api/v1/jobs/{submitted['id']}/artifacts/measurements")
+        completed += response.status_code == 200
+
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as http,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(jobs):
+            tg.start_soon(one, http)
+    return completed
+
+
+def _reference(reference: Any, url: str, jobs: int) -> int:
+    circuit = build_circuits([bell_specs()], reference.Circuit, reference.CircuitOperation)[0]
+    client = reference.IQMClient(url, quantum_computer=QUANTUM_COMPUTER)
+
+    def one(_: int) -> bool:
+        job = client.submit_circuits([circuit])
+        job.wait_for_completion()
+        return job.result() is not None
+
+    with quiet_stderr(), ThreadPoolExecutor(REFERENCE_THREADS) as pool:
+        return sum(pool.map(one, range(jobs)))
+
+
+def _emulator_cpu_per_submission(workers: int, submissions: int) -> float:
+    """Seconds of emulator CPU per job submission (sequential, no latency) with this many execution slots."""
+    body = run_request_body(bell_specs())
+    with EmulatorProcess(workers=workers, job_duration_ms=JOB_DURATION_MS) as emulator:
+        submit_raw_blocking(emulator.url, body, 1)
+        started = emulator.cpu_seconds()
+        submit_raw_blocking(emulator.url, body, submissions)
+        return (emulator.cpu_seconds() - started) / submissions
+
+
+def _describe(run: Run, jobs: int) -> str:
+    return (
+        f"{run.completed}/{jobs} ok, {run.requests / jobs:.1f} requests/job, "
+        f"emulator CPU {run.emulator_cpu_s:.1f} s, client CPU {run.client_cpu_s:.1f} s"
+    )
+
+
+def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
+    """Wall time of N jobs for our client (two budgets), the oracle and the reference."""
+    jobs = sizes.many_jobs
+    reference = load_reference() if with_reference else None
+    with EmulatorProcess(latency_ms=LATENCY_MS, workers=jobs, job_duration_ms=JOB_DURATION_MS) as emulator:
+        ours_wall: dict[str, float] = {}
+
+        def ours(options: dict[str, Any], max_submissions: int, key: str) -> int:
+            wall, completed = anyio.run(_ours, emulator.url, jobs, options, max_submissions)
+            ours_wall[key] = wall
+            return completed
+
+        tuned = _measure(emulator, lambda: ours(THROUGHPUT_OPTIONS, jobs, "tuned"))
+        oracle = _measure(emulator, lambda: anyio.run(_oracle, emulator.url, jobs))
+        default = _measure(emulator, lambda: ours({}, 16, "default"))
+        reference_run = (
+            _measure(emulator, lambda: _reference(reference, emulator.url, jobs))
+            if reference is not None
+            else None
+        )
+    probe = sizes.herd_probe_submissions
+    herd_cost = _emulator_cpu_per_submission(WORKERS, probe) if probe else None
+    slots_cost = _emulator_cpu_per_submission(jobs, probe) if probe else None
+
+    tuned_wall = ours_wall["tuned"]
+    of_ideal = tuned_wall / IDEAL_S
+    emulator_floor = tuned.emulator_cpu_s + JOB_DURATION_MS / 1000
+    results = [
+        Measurement(
+            NAME,
+            f"{jobs} jobs, wall time (ours: rate limit lifted)",
+            tuned_wall,
+            reference_run.wall_s if reference_run else None,
+            unit="s",
+            target=f">= {TARGET_SPEEDUP:g}x faster than the reference",
+            met=None if reference_run is None else reference_run.wall_s / tuned_wall >= TARGET_SPEEDUP,
+            note=_describe(tuned, jobs),
+        ),
+        Measurement(
+            NAME,
+            f"  ours / ideal ({IDEAL_S * 1000:.0f} ms = job duration + 3 round trips)",
+            of_ideal,
+            unit="x",
+            target=f"<= {TARGET_OF_IDEAL:g}x (or the emulator is the bottleneck)",
+            met=of_ideal <= TARGET_OF_IDEAL,
+        ),
+        Measurement(
+            NAME,
+            "  emulator-bound floor: its CPU for our requests + one job duration",
+            emulator_floor,
+            unit="s",
+            note="the emulator serves requests on one event loop, so this is a lower bound",
+        ),
+        Measurement(
+            NAME,
+            "  oracle (plain httpx, perfect polling), wall time",
+            oracle.wall_s,
+            unit="s",
+            note=_describe(oracle, jobs),
+        ),
+        Measurement(NAME, "  ours / oracle", tuned_wall / oracle.wall_s, unit="x"),
+        Measurement(
+            NAME,
+            "  ours with the default budget (100 req/s, 16 submissions at once)",
+            ours_wall["default"],
+            unit="s",
+            note=_describe(default, jobs),
+        ),
+        Measurement(
+            NAME,
+            "  emulator CPU per request served",
+            tuned.emulator_cpu_s / tuned.requests * 1e6,
+            unit="µs",
+        ),
+        Measurement(
+            NAME,
+            "  client CPU per request sent (ours)",
+            tuned.client_cpu_s / tuned.requests * 1e6,
+            unit="µs",
+        ),
+    ]
+    if herd_cost is not None and slots_cost is not None:
+        results.append(
+            Measurement(
+                NAME,
+                f"  emulator CPU per submission, --workers {WORKERS} (vs {jobs})",
+                herd_cost * 1e3,
+                unit="ms",
+                note=f"{slots_cost * 1e3:.2f} ms with --workers {jobs}",
+            )
+        )
+    if reference_run is not None:
+        results.append(
+            Measurement(
+                NAME,
+                f"  requests per job (reference: {REFERENCE_THREADS} threads)",
+                tuned.requests / jobs,
+                reference_run.requests / jobs,
+                unit="requests/job",
+                note=_describe(reference_run, jobs),
+            )
+        )
+    return results
