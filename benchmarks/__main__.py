@@ -77,7 +77,7 @@ def _number(value: float | None) -> str:
 
 
 def format_row(result: Measurement) -> str:
-    """One table line: metric, ours, reference, ratio, target, verdict."""
+    """One table line (metric, ours, reference, ratio, target, verdict), and the note on a second line."""
     ratio = "" if result.ratio is None else f"ratio {result.ratio:.1f}x"
     verdict = {True: "MET", False: "MISSED", None: ""}[result.met]
     unit = f" {result.unit}" if result.unit else ""
@@ -85,7 +85,8 @@ def format_row(result: Measurement) -> str:
         f"  {result.metric:<66} ours {_number(result.ours):>8}{unit:<16} "
         f"ref {_number(result.reference):>8}  {ratio:<13} {result.target:<34} {verdict}"
     )
-    return line.rstrip()
+    note = f"\n      ({result.note})" if result.note else ""
+    return line.rstrip() + note
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 """Benchmark 3 — many jobs: submit N one-circuit jobs at once and collect every result.
 
-Emulator (own process): ``--latency-ms 20 --job-duration-ms 200 --workers N``, so every job runs as soon
-as it arrives and takes 200 ms. (``--workers 100000`` would do the same, but the emulator wakes every idle
-execution slot on each submission, which costs it about 50 ms of CPU per job: that is measured separately
-and reported, and the runs use as many slots as jobs.) The ideal wall time is one job duration plus three
+Emulator (own process): ``--latency-ms 20 --job-duration-ms 200 --workers 128``, so every job runs as soon
+as it arrives and takes 200 ms (the longest wait between validation and execution start is reported:
+tens of ms, the emulator's own scheduling, never a full slot). The brief's ``--workers 100000`` would do
+the same, but the emulator wakes every idle execution slot on each submission, which costs it about 0.4 s
+of CPU per job (about 15 µs per slot): that is measured separately and reported. The ideal wall time is one job duration plus three
 round trips (submit, the status request that sees the job completed, the result download): 260 ms,
 whatever N is.
 
@@ -12,9 +13,10 @@ computer and the architecture are fetched before the clock starts):
 
 * ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``; with the rate limit
   lifted (``THROUGHPUT_OPTIONS``), and with the defaults (100 requests/s, 16 submissions at a time);
-* an oracle: plain httpx, no validation or models, every job submitted at once, first status request
-  exactly one job duration after its submission. It shows what the emulator and this machine can do
-  for the same work, whatever the client;
+* an oracle: plain httpx (32 connections, like our client), no validation, models or retries, every job
+  submitted at once, first status request exactly one job duration after its submission: the same
+  requests as ours with no client logic at all (it hands all its requests to httpx's pool at once,
+  where ours queues them in its own request budget);
 * the reference iqm-client 35.0.3 from a pool of 32 threads, each thread: ``submit_circuits``,
   ``wait_for_completion``, ``result`` (it polls every second).
 
@@ -30,6 +32,8 @@ from typing import Any
 
 import anyio
 import httpx
+
+from iqm_client_async import AsyncCircuitJob
 
 from ._clients import (
     JOBS_PATH,
@@ -47,6 +51,7 @@ NAME = "many jobs"
 LATENCY_MS = 20.0
 JOB_DURATION_MS = 200.0
 WORKERS = 100_000
+RUN_WORKERS = 128
 REFERENCE_THREADS = 32
 IDEAL_S = (JOB_DURATION_MS + 3 * LATENCY_MS) / 1000
 TARGET_OF_IDEAL = 1.5
@@ -85,23 +90,37 @@ def _measure(emulator: EmulatorProcess, work: Any) -> Run:
     )
 
 
-async def _ours(url: str, jobs: int, options: dict[str, Any], max_submissions: int) -> tuple[float, int]:
+def _queue_wait(job: AsyncCircuitJob) -> float:
+    """Seconds the job waited in the emulator's queue (from its timeline), 0 if the timeline lacks the steps."""
+    validated = job.find_timeline_entry("validation_ended")
+    started = job.find_timeline_entry("execution_started")
+    if validated is None or started is None:
+        return 0.0
+    return (started.timestamp - validated.timestamp).total_seconds()
+
+
+async def _ours(
+    url: str, jobs: int, options: dict[str, Any], max_submissions: int
+) -> tuple[float, int, float]:
+    """Wall time, completed jobs, and the longest time a job waited for an execution slot."""
     circuit = our_circuit(bell_specs())
     async with our_client(url, **options) as client:
         await client.get_dynamic_quantum_architecture()
         started = time.perf_counter()
         completed = 0
+        longest_wait = 0.0
         async with client.batch(max_concurrent_submissions=max_submissions, progress=False) as batch:
             for _ in range(jobs):
                 batch.submit_soon([circuit])
             async for outcome in batch.as_completed():
                 completed += outcome.ok
-        return time.perf_counter() - started, completed
+                longest_wait = max(longest_wait, _queue_wait(outcome.job))
+        return time.perf_counter() - started, completed, longest_wait
 
 
 async def _oracle(url: str, jobs: int) -> int:
     body = run_request_body(bell_specs())
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     completed = 0
 
     async def one(http: httpx.AsyncClient) -> None:
@@ -161,12 +180,16 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     """Wall time of N jobs for our client (two budgets), the oracle and the reference."""
     jobs = sizes.many_jobs
     reference = load_reference() if with_reference else None
-    with EmulatorProcess(latency_ms=LATENCY_MS, workers=jobs, job_duration_ms=JOB_DURATION_MS) as emulator:
+    with EmulatorProcess(
+        latency_ms=LATENCY_MS, workers=min(jobs, RUN_WORKERS), job_duration_ms=JOB_DURATION_MS
+    ) as emulator:
         ours_wall: dict[str, float] = {}
+        queue_wait: dict[str, float] = {}
 
         def ours(options: dict[str, Any], max_submissions: int, key: str) -> int:
-            wall, completed = anyio.run(_ours, emulator.url, jobs, options, max_submissions)
+            wall, completed, longest_wait = anyio.run(_ours, emulator.url, jobs, options, max_submissions)
             ours_wall[key] = wall
+            queue_wait[key] = longest_wait
             return completed
 
         tuned = _measure(emulator, lambda: ours(THROUGHPUT_OPTIONS, jobs, "tuned"))
@@ -178,8 +201,13 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             else None
         )
     probe = sizes.herd_probe_submissions
-    herd_cost = _emulator_cpu_per_submission(WORKERS, probe) if probe else None
-    slots_cost = _emulator_cpu_per_submission(jobs, probe) if probe else None
+    run_workers = min(jobs, RUN_WORKERS)
+    # CPU time is counted in 10 ms ticks: probe the cheap settings with more submissions.
+    cost_by_workers = {
+        workers: _emulator_cpu_per_submission(workers, probe if workers == WORKERS else 10 * probe)
+        for workers in (WORKERS, run_workers, 1)
+        if probe
+    }
 
     tuned_wall = ours_wall["tuned"]
     of_ideal = tuned_wall / IDEAL_S
@@ -193,7 +221,7 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             unit="s",
             target=f">= {TARGET_SPEEDUP:g}x faster than the reference",
             met=None if reference_run is None else reference_run.wall_s / tuned_wall >= TARGET_SPEEDUP,
-            note=_describe(tuned, jobs),
+            note=f"{_describe(tuned, jobs)}, longest queue wait {queue_wait['tuned'] * 1e3:.0f} ms",
         ),
         Measurement(
             NAME,
@@ -238,14 +266,17 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             unit="µs",
         ),
     ]
-    if herd_cost is not None and slots_cost is not None:
+    if cost_by_workers:
         results.append(
             Measurement(
                 NAME,
-                f"  emulator CPU per submission, --workers {WORKERS} (vs {jobs})",
-                herd_cost * 1e3,
+                f"  emulator CPU per submission, --workers {WORKERS}",
+                cost_by_workers[WORKERS] * 1e3,
                 unit="ms",
-                note=f"{slots_cost * 1e3:.2f} ms with --workers {jobs}",
+                note=(
+                    f"{cost_by_workers[run_workers] * 1e3:.2f} ms with --workers {run_workers}, "
+                    f"{cost_by_workers[1] * 1e3:.2f} ms with --workers 1"
+                ),
             )
         )
     if reference_run is not None:
