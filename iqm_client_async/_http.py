@@ -48,6 +48,7 @@ from ._errors import (
     SystemUnavailableError,
     error_class_for_status,
 )
+from ._pool import use_linear_assignment
 
 __all__ = ["HTTPClient", "RequestBudget", "RetryKind", "parse_retry_after"]
 
@@ -235,6 +236,9 @@ class HTTPClient:
             max_connections=settings.max_concurrent_requests,
             max_keepalive_connections=settings.max_concurrent_requests,
         )
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+            use_linear_assignment(transport)
         self._client = httpx.AsyncClient(
             base_url=settings.root_url,
             headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
