@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -94,10 +95,13 @@ def _interactive() -> bool:
 
 
 class _ProgressBar:
-    """tqdm's auto bar when available and interactive; silent otherwise."""
+    """tqdm's auto bar when available and interactive; silent otherwise. Redraws at most 10 times a second."""
+
+    _MIN_INTERVAL = 0.1
 
     def __init__(self, enabled: bool | None) -> None:
         self._bar: Any = None
+        self._drawn_at = -math.inf
         if enabled is False or (enabled is None and not _interactive()):
             return
         try:
@@ -106,16 +110,22 @@ class _ProgressBar:
             return
         self._bar = tqdm(total=0, unit="job", desc="jobs", leave=True)
 
+    def due(self) -> bool:
+        """Whether a redraw is due (cheap: callers build the snapshot only then)."""
+        return self._bar is not None and anyio.current_time() - self._drawn_at >= self._MIN_INTERVAL
+
     def update(self, progress: BatchProgress) -> None:
         if self._bar is None:
             return
+        self._drawn_at = anyio.current_time()
         self._bar.total = progress.submitted
         self._bar.n = progress.finished
         self._bar.set_postfix_str(progress.describe(), refresh=False)
         self._bar.refresh()
 
-    def close(self) -> None:
+    def close(self, final: BatchProgress) -> None:
         if self._bar is not None:
+            self.update(final)
             self._bar.close()
 
 
@@ -149,6 +159,8 @@ class JobBatch:
         self._jobs: dict[int, AsyncCircuitJob] = {}
         self._next_index = 0
         self._states: dict[UUID, JobData] = {}
+        self._status_counts: Counter[JobStatus] = Counter()
+        self._queue_positions: dict[UUID, int] = {}  # waiting jobs with a known position
         self._pending_submissions = 0
         self._submitted = 0
         self._reported = 0
@@ -188,7 +200,7 @@ class JobBatch:
             if not self._detached:
                 await self._cancel_unfinished()
             if self._bar is not None:
-                self._bar.close()
+                self._bar.close(self.progress())
         if timed_out:
             raise self._timeout_error()
         return None
@@ -204,24 +216,29 @@ class JobBatch:
 
     def progress(self) -> BatchProgress:
         """A snapshot of the aggregate state."""
-        queued = running = done = failed = 0
-        best: int | None = None
-        for data in self._states.values():
-            if data.status == JobStatus.WAITING:
-                queued += 1
-                if data.queue_position is not None:
-                    best = data.queue_position if best is None else min(best, data.queue_position)
-            elif data.status == JobStatus.PROCESSING:
-                running += 1
-            elif data.status == JobStatus.COMPLETED:
-                done += 1
-            else:
-                failed += 1
-        return BatchProgress(self._submitted, queued, running, done, failed, best)
+        counts = self._status_counts
+        finished = sum(counts[status] for status in counts if status.is_terminal)
+        done = counts[JobStatus.COMPLETED]
+        return BatchProgress(
+            self._submitted,
+            queued=counts[JobStatus.WAITING],
+            running=counts[JobStatus.PROCESSING],
+            done=done,
+            failed=finished - done,
+            best_queue_position=min(self._queue_positions.values(), default=None),
+        )
 
     def _note(self, data: JobData) -> None:
+        previous = self._states.get(data.id)
+        if previous is not None:
+            self._status_counts[previous.status] -= 1
+        self._status_counts[data.status] += 1
         self._states[data.id] = data
-        if self._bar is not None:
+        if data.status == JobStatus.WAITING and data.queue_position is not None:
+            self._queue_positions[data.id] = data.queue_position
+        else:
+            self._queue_positions.pop(data.id, None)
+        if self._bar is not None and self._bar.due():
             self._bar.update(self.progress())
         self._changed.set()
         self._changed = anyio.Event()
