@@ -17,7 +17,9 @@ import anyio
 from ._polling import DurationStats, PollPlanner
 from .models import JobData
 
-__all__ = ["JobPoller"]
+__all__ = ["FRESH_SECONDS", "JobPoller"]
+
+FRESH_SECONDS = 1.0
 
 
 class _Flight:
@@ -92,20 +94,22 @@ class JobPoller:
     ) -> JobData:
         """Poll until the job is terminal or ``max_wait`` seconds have passed; return the last status seen.
 
-        The first status request goes out immediately unless ``current`` is already terminal.
-        ``received_at`` (monotonic time when ``current`` arrived) lets the planner relate the
-        server's timeline timestamps to local time.
+        ``received_at`` is the monotonic time when ``current`` arrived. A status younger than
+        ``FRESH_SECONDS`` (a submission response, say) is planned from directly; an older one, or one
+        of unknown age, is refreshed at once.
         """
-        deadline = None if max_wait is None else anyio.current_time() + max_wait
+        now = anyio.current_time()
+        deadline = None if max_wait is None else now + max_wait
         planner = self.planner()
+        fresh = received_at is not None and now - received_at < FRESH_SECONDS
+        planner.observe(current, received_at if received_at is not None else now)
         data = current
-        if received_at is not None:
-            planner.observe(current, received_at)
-        if not data.status.is_terminal:
+        del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
+        if not data.status.is_terminal and not fresh:
             data = await self.refresh(job_id)
+            planner.observe(data, anyio.current_time())
             if on_update is not None:
                 on_update(data)
-        planner.observe(data, anyio.current_time())
         while not data.status.is_terminal:
             now = anyio.current_time()
             delay = planner.next_delay(now)
@@ -113,6 +117,7 @@ class JobPoller:
                 if now >= deadline:
                     return data
                 delay = min(delay, deadline - now)
+            del data
             await anyio.sleep(delay)
             data = await self.refresh(job_id)
             planner.observe(data, anyio.current_time())

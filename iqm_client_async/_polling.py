@@ -3,12 +3,16 @@
 The next status request depends on what the job looks like:
 
 * waiting in the queue: from how fast the queue has been moving, estimate when the job reaches
-  the front; poll a bit before that, never more often than the minimum interval;
+  the front; poll a bit before that, never more often than the minimum interval. At the front, expect
+  the job ahead to be half done and this one to take one service time (1 / queue rate) or the typical
+  running time;
 * running with ``execution.progress``: extrapolate the finish time from the progress rate;
 * running without progress: use the running time of this client's earlier jobs (the server's own
-  timeline timestamps, so clock skew does not matter), else back off with the time in state.
+  timeline timestamps, so clock skew does not matter), else the queue's service time seen while
+  waiting, else back off with the time in state.
 
-Every delay gets ±10 % jitter so that many jobs do not poll in lockstep.
+Jitter only ever makes a poll earlier (by up to 10 % of the delay, at most 50 ms): enough to keep many
+jobs out of lockstep without landing a poll after the predicted finish.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = ["DurationStats", "PollPlanner"]
 _EXECUTION_STARTED = "execution_started"
 _FINISHED = ("ready", "completed")
 _MARGIN = 0.01
+_MAX_JITTER = 0.05
 
 
 @dataclass
@@ -94,6 +99,7 @@ class PollPlanner:
         self._progress_seen: tuple[float, float] | None = None
         self._progress: float | None = None
         self._server_offset: float | None = None  # local monotonic time minus server timestamp
+        self._service_time: float | None = None  # 1 / queue rate, learnt while waiting
 
     def observe(self, data: JobData, now: float) -> None:
         """Record a status response received at monotonic time ``now``."""
@@ -138,17 +144,24 @@ class PollPlanner:
         elapsed = max(now - started, 0.0)
         if self._progress is not None and elapsed > 0:
             return elapsed * (1 - self._progress) / self._progress + _MARGIN
-        typical = self._stats.typical()
+        typical = self._duration_hint()
         if typical is not None and typical > elapsed:
             return typical - elapsed + _MARGIN
         return self._min + 0.25 * elapsed
+
+    def _duration_hint(self) -> float | None:
+        typical = self._stats.typical()
+        return typical if typical is not None else self._service_time
 
     def _waiting_delay(self, now: float) -> float:
         in_state = now - self._state_since
         position = self._position or 0
         rate = self._queue_rate(now)
         if rate:
-            return 0.9 * position / rate if position else 0.5 / rate
+            self._service_time = 1 / rate
+            if position:
+                return 0.9 * position / rate
+            return 0.5 / rate + (self._duration_hint() or 0.0)
         typical = self._stats.typical()
         if typical is not None:
             return 0.9 * position * typical if position else max(typical / 2, self._min)
@@ -162,4 +175,4 @@ class PollPlanner:
             delay = self._waiting_delay(now)
         else:
             delay = self._min
-        return self._clamp(delay * self._rng.uniform(0.9, 1.1))
+        return self._clamp(delay - self._rng.uniform(0, min(0.1 * delay, _MAX_JITTER)))

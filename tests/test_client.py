@@ -389,6 +389,23 @@ async def test_cancelling_the_waiter_stops_polling(server: FakeServer) -> None:
     assert server.job.call_count == polls
 
 
+async def test_fresh_submission_response_is_planned_from_not_polled_at_once(server: FakeServer) -> None:
+    job = await client_for(server).submit_circuits([BELL])
+    server.job_sequence("completed")
+    with anyio.move_on_after(0.04):
+        await job.wait_for_completion()
+    assert server.job.call_count == 0
+
+
+async def test_stale_status_is_refreshed_at_once(server: FakeServer) -> None:
+    job = await client_for(server).submit_circuits([BELL])
+    server.job_sequence("completed")
+    job.received_at -= 5
+    with anyio.fail_after(0.5):
+        assert await job.wait_for_completion() == JobStatus.COMPLETED
+    assert server.job.call_count == 1
+
+
 async def test_concurrent_waiters_share_status_requests(server: FakeServer) -> None:
     client = client_for(server)
     job = await client.submit_circuits([BELL])

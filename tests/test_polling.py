@@ -108,3 +108,30 @@ def test_jitter_spreads_identical_jobs() -> None:
         p.observe(job("waiting", position=20), 0.0)
         delays.add(round(p.next_delay(3.0), 6))
     assert len(delays) == 5
+
+
+def test_jitter_only_ever_makes_a_poll_earlier() -> None:
+    nominal = planner(max_interval=60)
+    nominal.observe(job("waiting", position=10), 0.0)
+    nominal.observe(job("waiting", position=9), 1.0)
+    for seed in range(50):
+        p = PollPlanner(DurationStats(), rng=random.Random(seed), max_interval=60)
+        p.observe(job("waiting", position=10), 0.0)
+        p.observe(job("waiting", position=9), 1.0)
+        assert 0.9 * 9 - 0.05 <= p.next_delay(1.0) <= 0.9 * 9
+
+
+def test_at_the_front_expect_the_job_ahead_half_done_then_one_service_time() -> None:
+    p = planner(max_interval=60)
+    p.observe(job("waiting", position=2), 0.0)
+    p.observe(job("waiting", position=0), 2.0)  # one job per second
+    assert 1.45 <= p.next_delay(2.0) <= 1.5
+
+
+def test_queue_service_time_is_the_running_hint_before_any_job_finished() -> None:
+    p = planner(max_interval=60)
+    p.observe(job("waiting", position=2), 0.0)
+    p.observe(job("waiting", position=0), 2.0)
+    p.next_delay(2.0)
+    p.observe(job("processing"), 3.0)  # started now: expect it to run about one service time
+    assert 0.95 <= p.next_delay(3.0) <= 1.01
