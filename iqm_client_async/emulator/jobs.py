@@ -6,14 +6,20 @@ keeps answering), and ends ``completed``, ``failed`` or ``cancelled``. Execution
 ``job_duration_ms``. Cancelling a waiting job removes it from the queue; cancelling a running one interrupts
 it; a terminal job is left unchanged. Jobs left waiting or running at shutdown are queued again (in
 submission order) when a persistent store is reopened.
+
+An execution slot is only a count, not a task: a job gets a task when it starts and gives its slot to the
+oldest waiting job when it ends, so a submission wakes nothing else and idle slots cost nothing, however
+large ``workers`` is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import os
 import threading
 import uuid
 from collections import Counter
@@ -44,6 +50,9 @@ logger = logging.getLogger("iqm_client_async.emulator")
 SERVER = "iqm-server"
 STATION = "iqm-station-control"
 PROGRESS_LABEL = "Executing circuits"
+SIMULATION_THREADS = min(32, (os.cpu_count() or 1) * 4)
+"""Most simulation threads, however many execution slots: simulation is CPU-bound, and a job's minimum
+duration is waited for on the event loop, not in a thread."""
 
 
 def timestamp() -> str:
@@ -98,12 +107,13 @@ class JobManager:
         self.counters = counters
         self._waiting: dict[str, JobRecord] = {}
         self._positions: dict[str, int] | None = None
-        self._work_available = asyncio.Event()
+        self._free_slots = settings.workers
+        self._dispatch_handle: asyncio.Handle | None = None
+        self._stopping = True  # until started
         self._running: dict[str, asyncio.Task[None]] = {}
         self._programs: dict[str, Submission] = {}
         self._job_data_cache: dict[str, tuple[int, int | None, bytes]] = {}
         self._submit_lock = asyncio.Lock()
-        self._workers: list[asyncio.Task[None]] = []
         self._simulation_pool: ThreadPoolExecutor | None = None
         self._parse_pool: ThreadPoolExecutor | None = None
 
@@ -113,9 +123,10 @@ class JobManager:
         """Load stored jobs, queue again the unfinished ones, and start the execution slots."""
         await self.store.open()
         self._simulation_pool = ThreadPoolExecutor(
-            self.settings.workers, thread_name_prefix="iqm-emulator-sim"
+            min(self.settings.workers, SIMULATION_THREADS), thread_name_prefix="iqm-emulator-sim"
         )
         self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="iqm-emulator-parse")
+        self._stopping = False
         for record in sorted(self.store.jobs.values(), key=lambda job: job.number):
             if not record.status.terminal:
                 record.status = JobStatus.WAITING
@@ -123,17 +134,17 @@ class JobManager:
                 self._add_timeline(record, SERVER, "requeued")
                 await self.store.update(record)
                 self._enqueue(record)
-        self._workers = [
-            asyncio.create_task(self._worker(), name=f"iqm-emulator-worker-{slot}")
-            for slot in range(self.settings.workers)
-        ]
 
     async def close(self) -> None:
         """Stop the execution slots (running jobs stay unfinished) and close the store."""
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        self._stopping = True
+        if self._dispatch_handle is not None:
+            self._dispatch_handle.cancel()
+            self._dispatch_handle = None
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         for pool in (self._simulation_pool, self._parse_pool):
             if pool is not None:
                 pool.shutdown(wait=True)  # idle by now: every submitted call has been awaited
@@ -299,37 +310,37 @@ class JobManager:
     def _enqueue(self, record: JobRecord) -> None:
         self._waiting[record.id] = record
         self._positions = None
-        self._work_available.set()
+        if self._dispatch_handle is None and not self._stopping:
+            # On the next loop iteration, as a woken worker would: the submitter still sees ``waiting``.
+            self._dispatch_handle = asyncio.get_running_loop().call_soon(self._scheduled_dispatch)
 
     def _dequeue(self, record: JobRecord) -> None:
         self._waiting.pop(record.id, None)
         self._positions = None
 
-    async def _next_job(self) -> JobRecord:
-        while not self._waiting:
-            self._work_available.clear()
-            await self._work_available.wait()
-        record = next(iter(self._waiting.values()))
-        self._dequeue(record)
-        return record
+    def _scheduled_dispatch(self) -> None:
+        self._dispatch_handle = None
+        self._dispatch()
 
-    async def _worker(self) -> None:
-        current = asyncio.current_task()
-        assert current is not None
-        while True:
-            record = await self._next_job()
+    def _dispatch(self) -> None:
+        """Start waiting jobs, oldest first, while execution slots are free."""
+        while self._free_slots > 0 and self._waiting and not self._stopping:
+            record = next(iter(self._waiting.values()))
+            self._dequeue(record)
+            self._free_slots -= 1
             self._set_status(record, JobStatus.PROCESSING)
             task = asyncio.create_task(self._execute(record), name=f"iqm-emulator-job-{record.id}")
             self._running[record.id] = task
-            try:
-                await task
-            except asyncio.CancelledError:
-                if current.cancelling():
-                    raise  # the emulator is stopping
-            except Exception:
-                logger.exception("Executing job %s failed unexpectedly", record.id)
-            finally:
-                del self._running[record.id]
+            # A callback, not a ``finally``: a task cancelled before its first step never runs its body.
+            task.add_done_callback(functools.partial(self._job_ended, record.id))
+
+    def _job_ended(self, job_id: str, task: asyncio.Task[None]) -> None:
+        """Free the slot of an ended (or cancelled) job and start the next waiting one."""
+        del self._running[job_id]
+        self._free_slots += 1
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("Executing job %s failed unexpectedly", job_id, exc_info=error)
+        self._dispatch()  # does nothing when the emulator is stopping
 
     # ------------------------------------------------------------------ execution
 
@@ -373,8 +384,9 @@ class JobManager:
                 await asyncio.sleep(remaining)
         except asyncio.CancelledError:
             interrupt.set()
-            with contextlib.suppress(BaseException):  # let the thread notice before the task ends
-                await asyncio.wrap_future(future)
+            if not future.cancel():  # not queued for a simulation thread any more: it has started
+                with contextlib.suppress(BaseException):  # let the thread notice before the task ends
+                    await asyncio.wrap_future(future)
             raise
         except _CircuitFailed as failure:
             await self._fail(record, [_error(str(failure), failure.error_code)])
