@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -87,15 +88,53 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
+class _PrioritySlots:
+    """``total`` slots; a freed slot goes to the longest-waiting foreground request, else background."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._free = total
+        self._waiters: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
+
+    @property
+    def in_use(self) -> int:
+        """Slots held now."""
+        return self.total - self._free
+
+    async def acquire(self, *, background: bool) -> None:
+        if self._free and not (self._waiters[0] or self._waiters[1]):
+            self._free -= 1
+            return
+        granted = anyio.Event()
+        queue = self._waiters[background]
+        queue.append(granted)
+        try:
+            await granted.wait()
+        except BaseException:
+            if granted.is_set():
+                self.release()  # handed a slot while being cancelled: pass it on
+            else:
+                queue.remove(granted)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            if queue:
+                queue.popleft().set()  # the slot passes directly to the waiter
+                return
+        self._free += 1
+
+
 class RequestBudget:
     """Client-wide pacing: at most N requests in flight, at most R started per second.
 
-    A 429 or ``Retry-After`` from the server pauses every request of the client, not just the one
-    that got it.
+    Status polls are background requests: when requests queue for a slot, submissions, results and
+    everything a caller asked for go first, so thousands of waiting jobs cannot starve new work. A 429
+    or ``Retry-After`` from the server pauses every request of the client, not just the one that got it.
     """
 
     def __init__(self, *, max_concurrent: int, requests_per_second: float) -> None:
-        self.limiter = anyio.CapacityLimiter(max_concurrent)
+        self.slots = _PrioritySlots(max_concurrent)
         self._interval = 1.0 / requests_per_second
         self._next_start = 0.0
         self._paused_until = 0.0
@@ -105,9 +144,10 @@ class RequestBudget:
         self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for a start slot and a concurrency slot, held for the duration of one request."""
-        async with self.limiter:
+    async def slot(self, *, background: bool = False) -> AsyncIterator[None]:
+        """Wait for a concurrency slot and a start time, held for the duration of one request."""
+        await self.slots.acquire(background=background)
+        try:
             while True:
                 now = anyio.current_time()
                 start = max(now, self._next_start, self._paused_until)
@@ -116,6 +156,8 @@ class RequestBudget:
                 await anyio.sleep(start - now)
             self._next_start = max(now, self._next_start) + self._interval
             yield
+        finally:
+            self.slots.release()
 
 
 class _NotSent(Exception):
@@ -279,8 +321,11 @@ class HTTPClient:
         params: Mapping[str, str] | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        background: bool = False,
     ) -> httpx.Response:
         """Send one logical request (with retries) and return the successful response.
+
+        ``background`` requests (status polls) yield their turn in the request budget to the others.
 
         Raises:
             APIStatusError: the server answered with an error status (after retries).
@@ -299,7 +344,7 @@ class HTTPClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, path, retry, params, content, headers)
+                    return await self._send_once(method, path, retry, params, content, headers, background)
         except _AmbiguousSubmission as exc:
             raise self._outcome_unknown(exc.cause, headers) from exc.cause.__cause__
         except _NotSent as exc:
@@ -332,11 +377,12 @@ class HTTPClient:
         params: Mapping[str, str] | None,
         content: bytes | None,
         headers: Mapping[str, str] | None,
+        background: bool,
     ) -> httpx.Response:
         request = self._client.build_request(method, path, params=params, content=content, headers=headers)
         started = time.perf_counter()
         failure: httpx.TransportError | None = None
-        async with self.budget.slot():
+        async with self.budget.slot(background=background):
             try:
                 response = await self._client.send(request, follow_redirects=method == "GET")
             except httpx.TransportError as exc:

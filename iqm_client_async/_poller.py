@@ -35,14 +35,15 @@ class JobPoller:
     """Shares status requests between waiters and schedules them adaptively.
 
     Args:
-        fetch: coroutine that GETs a job's status (through the client's request layer).
+        fetch: coroutine ``fetch(job_id, background=...)`` that GETs a job's status through the
+            client's request layer; polls are sent as background requests.
         min_interval: shortest delay between status requests of one job.
         max_interval: longest delay between status requests of one job.
     """
 
     def __init__(
         self,
-        fetch: Callable[[UUID], Awaitable[JobData]],
+        fetch: Callable[..., Awaitable[JobData]],
         *,
         min_interval: float = 0.05,
         max_interval: float = 5.0,
@@ -59,7 +60,7 @@ class JobPoller:
         """A new planner sharing this client's execution-time statistics."""
         return PollPlanner(self.stats, min_interval=self._min, max_interval=self._max, rng=self._rng)
 
-    async def refresh(self, job_id: UUID) -> JobData:
+    async def refresh(self, job_id: UUID, *, background: bool = False) -> JobData:
         """Fetch the job's status, joining a request already in flight for the same job."""
         while True:
             flight = self._inflight.get(job_id)
@@ -74,7 +75,7 @@ class JobPoller:
         flight = _Flight()
         self._inflight[job_id] = flight
         try:
-            flight.result = await self._fetch(job_id)
+            flight.result = await self._fetch(job_id, background=background)
             return flight.result
         except Exception as exc:
             flight.error = exc
@@ -106,7 +107,7 @@ class JobPoller:
         data = current
         del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
         if not data.status.is_terminal and not fresh:
-            data = await self.refresh(job_id)
+            data = await self.refresh(job_id, background=True)
             planner.observe(data, anyio.current_time())
             if on_update is not None:
                 on_update(data)
@@ -119,7 +120,7 @@ class JobPoller:
                 delay = min(delay, deadline - now)
             del data
             await anyio.sleep(delay)
-            data = await self.refresh(job_id)
+            data = await self.refresh(job_id, background=True)
             planner.observe(data, anyio.current_time())
             if on_update is not None:
                 on_update(data)

@@ -95,7 +95,7 @@ class AsyncIQMClient:
         architecture_ttl: how long the dynamic architecture of the default calibration set is reused
             (seconds, default 60; 0 refetches it for every submission like the reference).
         max_concurrent_requests: requests in flight at once (and connection pool size), default 32.
-        requests_per_second: client-wide request rate limit, default 100.
+        requests_per_second: client-wide request rate limit, default 1000 (a 429 or Retry-After also pauses the client).
         idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: ask its
             ``/about`` once, only after an ambiguous submission failure).
 
@@ -142,7 +142,7 @@ class AsyncIQMClient:
         self._locks: dict[str, anyio.Lock] = {}
         self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
         self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
-        self._poller = JobPoller(self.get_job_data, max_interval=self._settings.max_poll_interval)
+        self._poller = JobPoller(self._fetch_job_data, max_interval=self._settings.max_poll_interval)
         self._pid = os.getpid()
 
     def __repr__(self) -> str:
@@ -526,7 +526,11 @@ class AsyncIQMClient:
 
     async def get_job_data(self, job_id: UUID) -> JobData:
         """The job's current status document (no warnings emitted)."""
-        return _decode(_JOB_DATA, await self._http.request("GET", f"{_API}/jobs/{job_id}"))
+        return await self._fetch_job_data(job_id)
+
+    async def _fetch_job_data(self, job_id: UUID, *, background: bool = False) -> JobData:
+        response = await self._http.request("GET", f"{_API}/jobs/{job_id}", background=background)
+        return _decode(_JOB_DATA, response)
 
     async def get_job(self, job_id: UUID) -> AsyncCircuitJob:
         """A job object for an existing job (e.g. one submitted in another session).

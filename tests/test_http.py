@@ -323,3 +323,42 @@ async def test_token_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     handler, _ = counting([httpx.Response(503), httpx.Response(200)])
     await make_client(handler).request("GET", "/x")
     assert caplog.records and "s3cret-token" not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_queued_foreground_requests_overtake_queued_polls() -> None:
+    order: list[str] = []
+    gate = anyio.Event()
+
+    class Gated(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await gate.wait()
+            order.append(request.url.path)
+            return httpx.Response(200)
+
+    client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=1, requests_per_second=10_000)
+    client._client._transport = Gated()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: client.request("GET", "/first", background=True))
+        await anyio.wait_all_tasks_blocked()
+        for name in ("poll-a", "poll-b"):
+            tg.start_soon(lambda n=name: client.request("GET", f"/{n}", background=True))
+            await anyio.wait_all_tasks_blocked()
+        tg.start_soon(lambda: client.request("POST", "/submit", retry=RetryKind.SUBMIT))
+        await anyio.wait_all_tasks_blocked()
+        gate.set()
+    assert order == ["/first", "/submit", "/poll-a", "/poll-b"]
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_waiter_neither_leaks_nor_keeps_a_slot() -> None:
+    client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=1)
+    slots = client.budget.slots
+    async with client.budget.slot():
+        with anyio.move_on_after(0.05):
+            async with client.budget.slot(background=True):
+                pytest.fail("got a slot that was held")
+        assert slots.in_use == 1
+    assert slots.in_use == 0
+    with anyio.fail_after(1):
+        await client.request("GET", "/x", background=True)
