@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import facade, latency, many_jobs, memory, polling, submit_path
+from . import emulator, facade, latency, many_jobs, memory, polling, submit_path
 from ._common import FULL, QUICK, Measurement, Sizes, load_reference
 
 BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
     "latency": latency.run,
     "polling": polling.run,
     "memory": memory.run,
+    "emulator": emulator.run,
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("submit", "facade", "many-jobs", "latency", "polling", "memory")
+BENCHMARKS = ("submit", "facade", "many-jobs", "latency", "polling", "memory", "emulator")
 
 
 def _reference_installed() -> bool:
@@ -43,6 +43,8 @@ def test_every_benchmark_prints_its_table(quick_run: tuple[str, bool]) -> None:
     assert re.search(r"submit_circuits, 20 circuits x 50 instructions\s+ours\s+\d", output)
     assert re.search(r"facade overhead per call .* ours\s+\d", output)
     assert re.search(r"peak RSS growth per job, 300 jobs in flight\s+ours\s+\d", output)
+    assert re.search(r"simulate\(\): 20 qubits, 200 gates .* ours\s+\d", output)
+    assert re.search(r"status requests per emulator CPU-second, jobs running\s+ours\s+\d", output)
     assert re.search(r"\d+ targets met, \d+ missed", output)
 
 
