@@ -379,10 +379,13 @@ class HTTPClient:
         headers: Mapping[str, str] | None,
         background: bool,
     ) -> httpx.Response:
-        request = self._client.build_request(method, path, params=params, content=content, headers=headers)
-        started = time.perf_counter()
         failure: httpx.TransportError | None = None
         async with self.budget.slot(background=background):
+            # built in the slot: thousands of requests queued for the budget hold no request objects
+            request = self._client.build_request(
+                method, path, params=params, content=content, headers=headers
+            )
+            started = time.perf_counter()
             try:
                 response = await self._client.send(request, follow_redirects=method == "GET")
             except httpx.TransportError as exc:

@@ -4,6 +4,11 @@ No background task: each waiting coroutine sleeps for the delay its ``PollPlanne
 the poller for a fresh status. The poller guarantees at most one status request in flight per job
 (concurrent waiters on the same job share it), and all requests go through the client's request
 budget. Cancelling a waiter stops its polling at once and leaves nothing running.
+
+Jobs that can wait (deep in a queue, or with no hint of when they finish) are polled at most every
+``max_interval`` seconds — or less often when so many jobs wait that together they would send more
+than ``max_polls_per_second``: then each such job is polled every ``waiting jobs / max_polls_per_second``
+seconds. Jobs expected to finish soon are polled on their own schedule.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ class JobPoller:
         fetch: coroutine ``fetch(job_id, background=...)`` that GETs a job's status through the
             client's request layer; polls are sent as background requests.
         min_interval: shortest delay between status requests of one job.
-        max_interval: longest delay between status requests of one job.
+        max_interval: longest delay between status requests of one job (while few jobs wait).
+        max_polls_per_second: status requests per second that the longest delays add up to at most.
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class JobPoller:
         *,
         min_interval: float = 0.05,
         max_interval: float = 5.0,
+        max_polls_per_second: float = 100.0,
         seed: int | None = None,
     ) -> None:
         self._fetch = fetch
@@ -54,7 +61,17 @@ class JobPoller:
         self.stats = DurationStats()
         self._min = min_interval
         self._max = max_interval
+        self._max_polls_per_second = max_polls_per_second
+        self._waiters = 0
         self._rng = random.Random(seed)
+
+    @property
+    def waiters(self) -> int:
+        """Jobs being waited on now."""
+        return self._waiters
+
+    def _max_interval(self) -> float:
+        return max(self._max, self._waiters / self._max_polls_per_second)
 
     def planner(self) -> PollPlanner:
         """A new planner sharing this client's execution-time statistics."""
@@ -99,29 +116,33 @@ class JobPoller:
         ``FRESH_SECONDS`` (a submission response, say) is planned from directly; an older one, or one
         of unknown age, is refreshed at once.
         """
-        now = anyio.current_time()
-        deadline = None if max_wait is None else now + max_wait
-        planner = self.planner()
-        fresh = received_at is not None and now - received_at < FRESH_SECONDS
-        planner.observe(current, received_at if received_at is not None else now)
-        data = current
-        del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
-        if not data.status.is_terminal and not fresh:
-            data = await self.refresh(job_id, background=True)
-            planner.observe(data, anyio.current_time())
-            if on_update is not None:
-                on_update(data)
-        while not data.status.is_terminal:
+        self._waiters += 1
+        try:
             now = anyio.current_time()
-            delay = planner.next_delay(now)
-            if deadline is not None:
-                if now >= deadline:
-                    return data
-                delay = min(delay, deadline - now)
-            del data
-            await anyio.sleep(delay)
-            data = await self.refresh(job_id, background=True)
-            planner.observe(data, anyio.current_time())
-            if on_update is not None:
-                on_update(data)
-        return data
+            deadline = None if max_wait is None else now + max_wait
+            planner = self.planner()
+            fresh = received_at is not None and now - received_at < FRESH_SECONDS
+            planner.observe(current, received_at if received_at is not None else now)
+            data = current
+            del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
+            if not data.status.is_terminal and not fresh:
+                data = await self.refresh(job_id, background=True)
+                planner.observe(data, anyio.current_time())
+                if on_update is not None:
+                    on_update(data)
+            while not data.status.is_terminal:
+                now = anyio.current_time()
+                delay = planner.next_delay(now, max_interval=self._max_interval())
+                if deadline is not None:
+                    if now >= deadline:
+                        return data
+                    delay = min(delay, deadline - now)
+                del data
+                await anyio.sleep(delay)
+                data = await self.refresh(job_id, background=True)
+                planner.observe(data, anyio.current_time())
+                if on_update is not None:
+                    on_update(data)
+            return data
+        finally:
+            self._waiters -= 1

@@ -79,6 +79,22 @@ class PollPlanner:
         rng: random source for the jitter.
     """
 
+    __slots__ = (
+        "_first_position",
+        "_max",
+        "_min",
+        "_position",
+        "_progress",
+        "_progress_seen",
+        "_rng",
+        "_running_since_local",
+        "_server_offset",
+        "_service_time",
+        "_state_since",
+        "_stats",
+        "_status",
+    )
+
     def __init__(
         self,
         stats: DurationStats,
@@ -129,8 +145,8 @@ class PollPlanner:
             if finished is not None:
                 self._stats.add((finished - started).total_seconds())
 
-    def _clamp(self, delay: float) -> float:
-        return min(self._max, max(self._min, delay))
+    def _clamp(self, delay: float, max_interval: float | None) -> float:
+        return min(max(self._max, max_interval or 0.0), max(self._min, delay))
 
     def _queue_rate(self, now: float) -> float | None:
         if self._first_position is None or self._position is None:
@@ -167,12 +183,16 @@ class PollPlanner:
             return 0.9 * position * typical if position else max(typical / 2, self._min)
         return 0.1 + 0.25 * in_state + 0.05 * position
 
-    def next_delay(self, now: float) -> float:
-        """Seconds to wait before the next status request, as of monotonic time ``now``."""
+    def next_delay(self, now: float, *, max_interval: float | None = None) -> float:
+        """Seconds to wait before the next status request, as of monotonic time ``now``.
+
+        ``max_interval`` raises the longest delay above the planner's own (the poller does that when
+        many jobs wait at once).
+        """
         if self._status == JobStatus.PROCESSING:
             delay = self._running_delay(now)
         elif self._status == JobStatus.WAITING:
             delay = self._waiting_delay(now)
         else:
             delay = self._min
-        return self._clamp(delay - self._rng.uniform(0, min(0.1 * delay, _MAX_JITTER)))
+        return self._clamp(delay - self._rng.uniform(0, min(0.1 * delay, _MAX_JITTER)), max_interval)

@@ -142,7 +142,12 @@ class AsyncIQMClient:
         self._locks: dict[str, anyio.Lock] = {}
         self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
         self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
-        self._poller = JobPoller(self._fetch_job_data, max_interval=self._settings.max_poll_interval)
+        self._poller = JobPoller(
+            self._fetch_job_data,
+            max_interval=self._settings.max_poll_interval,
+            # the slowest polls of many waiting jobs add up to at most a tenth of the request budget
+            max_polls_per_second=self._settings.requests_per_second / 10,
+        )
         self._pid = os.getpid()
 
     def __repr__(self) -> str:

@@ -35,6 +35,8 @@ class AsyncCircuitJob:
     Created by ``AsyncIQMClient.submit_circuits`` or ``AsyncIQMClient.get_job``.
     """
 
+    __slots__ = ("_client", "_payload", "_result", "_uses_default_calibration", "data", "received_at")
+
     def __init__(
         self, data: JobData, client: AsyncIQMClient, *, uses_default_calibration: bool = False
     ) -> None:

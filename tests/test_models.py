@@ -773,3 +773,22 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(models, name), name
     public = {name for name in vars(models) if not name.startswith("_") and name[0].isupper()}
     assert public <= set(models.__all__) | {"TYPE_CHECKING"}
+
+
+def test_timeline_entries_are_slotted_and_still_dump_like_models() -> None:
+    body = {
+        "id": "3c3fcda3-e860-46bf-92a4-bcc59fa76ce9",
+        "status": "waiting",
+        "timeline": [
+            {"source": "iqm-server", "status": "created", "timestamp": "2026-01-01T00:00:00Z", "extra": 1}
+        ],
+    }
+    data = JobData.model_validate(body)
+    entry = data.timeline[0]
+    assert not hasattr(entry, "__dict__")  # thousands of jobs in flight: no per-entry dict or fields-set
+    assert entry.model_dump(mode="json") == {
+        "source": "iqm-server",
+        "status": "created",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    assert JobData.model_validate_json(data.model_dump_json()) == data

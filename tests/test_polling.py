@@ -6,8 +6,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
 
+from iqm_client_async._poller import JobPoller
 from iqm_client_async._polling import DurationStats, PollPlanner
 from iqm_client_async.models import JobData
 
@@ -135,3 +137,34 @@ def test_queue_service_time_is_the_running_hint_before_any_job_finished() -> Non
     p.next_delay(2.0)
     p.observe(job("processing"), 3.0)  # started now: expect it to run about one service time
     assert 0.95 <= p.next_delay(3.0) <= 1.01
+
+
+def test_a_larger_max_interval_from_the_poller_lets_deep_jobs_wait_longer() -> None:
+    p = planner(max_interval=5)
+    p.observe(job("waiting", position=5000), 0.0)
+    assert p.next_delay(1.0) <= 5.0
+    assert p.next_delay(1.0, max_interval=40.0) > 30.0
+
+
+@pytest.mark.asyncio
+async def test_many_waiting_jobs_together_stay_under_the_poll_rate() -> None:
+    polls = 0
+
+    async def fetch(job_id: object, *, background: bool) -> JobData:
+        nonlocal polls
+        polls += 1
+        return job("waiting", position=1000)
+
+    poller = JobPoller(fetch, min_interval=0.01, max_interval=0.1, max_polls_per_second=20)
+    async with anyio.create_task_group() as tg:
+        for _ in range(40):
+            tg.start_soon(lambda: poller.wait(job("waiting").id, job("waiting"), max_wait=None))
+        await anyio.sleep(0.5)
+        assert poller.waiters == 40
+        settled = polls  # each status refreshed at the start, a few more while the waiters were counted
+        await anyio.sleep(1.5)
+        tg.cancel_scope.cancel()
+    assert 40 <= settled < 80
+    # without the shared cap: 40 jobs every 0.1 s, ~600 polls in 1.5 s; with it: 20 per second
+    assert polls - settled <= 40
+    assert poller.waiters == 0
