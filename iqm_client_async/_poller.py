@@ -51,7 +51,7 @@ class JobPoller:
         self,
         fetch: Callable[..., Awaitable[JobData]],
         *,
-        min_interval: float = 0.05,
+        min_interval: float = 0.025,
         max_interval: float = 5.0,
         max_polls_per_second: float = 100.0,
         seed: int | None = None,
@@ -126,10 +126,7 @@ class JobPoller:
             data = current
             del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
             if not data.status.is_terminal and not fresh:
-                data = await self.refresh(job_id, background=True)
-                planner.observe(data, anyio.current_time())
-                if on_update is not None:
-                    on_update(data)
+                data = await self._poll(job_id, planner, on_update)
             while not data.status.is_terminal:
                 now = anyio.current_time()
                 delay = planner.next_delay(now, max_interval=self._max_interval())
@@ -139,10 +136,18 @@ class JobPoller:
                     delay = min(delay, deadline - now)
                 del data
                 await anyio.sleep(delay)
-                data = await self.refresh(job_id, background=True)
-                planner.observe(data, anyio.current_time())
-                if on_update is not None:
-                    on_update(data)
+                data = await self._poll(job_id, planner, on_update)
             return data
         finally:
             self._waiters -= 1
+
+    async def _poll(
+        self, job_id: UUID, planner: PollPlanner, on_update: Callable[[JobData], None] | None
+    ) -> JobData:
+        sent = anyio.current_time()
+        data = await self.refresh(job_id, background=True)
+        received = anyio.current_time()
+        planner.observe(data, received, round_trip=received - sent)
+        if on_update is not None:
+            on_update(data)
+        return data

@@ -11,8 +11,9 @@ The next status request depends on what the job looks like:
   timeline timestamps, so clock skew does not matter), else the queue's service time seen while
   waiting, else back off with the time in state.
 
-Jitter only ever makes a poll earlier (by up to 10 % of the delay, at most 50 ms): enough to keep many
-jobs out of lockstep without landing a poll after the predicted finish.
+A poll aimed at a predicted finish goes just after it, unjittered; once that instant has passed the job
+is polled again soon, backing off with the time since the predicted finish. Every other delay is jittered,
+only ever earlier (by up to 10 %, at most 50 ms), enough to keep many jobs out of lockstep.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class PollPlanner:
         "_progress",
         "_progress_seen",
         "_rng",
+        "_rtt",
         "_running_since_local",
         "_server_offset",
         "_service_time",
@@ -99,7 +101,7 @@ class PollPlanner:
         self,
         stats: DurationStats,
         *,
-        min_interval: float = 0.05,
+        min_interval: float = 0.025,
         max_interval: float = 5.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -116,9 +118,12 @@ class PollPlanner:
         self._progress: float | None = None
         self._server_offset: float | None = None  # local monotonic time minus server timestamp
         self._service_time: float | None = None  # 1 / queue rate, learnt while waiting
+        self._rtt = 0.0  # shortest status round trip seen
 
-    def observe(self, data: JobData, now: float) -> None:
-        """Record a status response received at monotonic time ``now``."""
+    def observe(self, data: JobData, now: float, *, round_trip: float | None = None) -> None:
+        """Record a status response received at monotonic time ``now`` after ``round_trip`` seconds."""
+        if round_trip is not None and (not self._rtt or round_trip < self._rtt):
+            self._rtt = round_trip
         if data.status != self._status:
             self._status = data.status
             self._state_since = now
@@ -155,15 +160,19 @@ class PollPlanner:
         moved = first - self._position
         return moved / (now - since) if moved > 0 and now > since else None
 
-    def _running_delay(self, now: float) -> float:
+    def _running_delay(self, now: float) -> tuple[float, bool]:
+        """The delay, and whether it aims at a predicted finish (such polls get no jitter)."""
         started = self._running_since_local if self._running_since_local is not None else self._state_since
         elapsed = max(now - started, 0.0)
         if self._progress is not None and elapsed > 0:
-            return elapsed * (1 - self._progress) / self._progress + _MARGIN
+            return elapsed * (1 - self._progress) / self._progress - self._rtt / 2 + _MARGIN, True
         typical = self._duration_hint()
-        if typical is not None and typical > elapsed:
-            return typical - elapsed + _MARGIN
-        return self._min + 0.25 * elapsed
+        if typical is None:
+            return self._min + 0.25 * elapsed, False
+        if typical > elapsed:
+            # sent half a round trip early, the request reaches the server as the job finishes
+            return typical - elapsed - self._rtt / 2 + _MARGIN, True
+        return self._min + 0.25 * (elapsed - typical), False  # overdue: back off from the predicted finish
 
     def _duration_hint(self) -> float | None:
         typical = self._stats.typical()
@@ -189,10 +198,13 @@ class PollPlanner:
         ``max_interval`` raises the longest delay above the planner's own (the poller does that when
         many jobs wait at once).
         """
+        aimed = False
         if self._status == JobStatus.PROCESSING:
-            delay = self._running_delay(now)
+            delay, aimed = self._running_delay(now)
         elif self._status == JobStatus.WAITING:
             delay = self._waiting_delay(now)
         else:
             delay = self._min
-        return self._clamp(delay - self._rng.uniform(0, min(0.1 * delay, _MAX_JITTER)), max_interval)
+        if not aimed:
+            delay -= self._rng.uniform(0, min(0.1 * delay, _MAX_JITTER))
+        return self._clamp(delay, max_interval)

@@ -168,3 +168,25 @@ async def test_many_waiting_jobs_together_stay_under_the_poll_rate() -> None:
     # without the shared cap: 40 jobs every 0.1 s, ~600 polls in 1.5 s; with it: 20 per second
     assert polls - settled <= 40
     assert poller.waiters == 0
+
+
+def test_a_poll_aimed_at_the_finish_is_unjittered_and_sent_half_a_round_trip_early() -> None:
+    stats = DurationStats()
+    stats.add(1.0)
+    delays = set()
+    for seed in range(5):
+        p = PollPlanner(stats, rng=random.Random(seed), max_interval=30)
+        p.observe(job("waiting", position=0), 100.0)  # local 100 = server T0
+        p.observe(job("processing", started=0.0), 100.2, round_trip=0.04)
+        delays.add(round(p.next_delay(100.2), 9))
+    assert delays == {round(1.0 - 0.2 - 0.02 + 0.01, 9)}
+
+
+def test_overdue_jobs_are_polled_again_soon_then_less_often() -> None:
+    stats = DurationStats()
+    stats.add(1.0)
+    p = planner(stats, max_interval=30)
+    p.observe(job("waiting", position=0), 100.0)
+    p.observe(job("processing", started=0.0), 101.05)
+    just_overdue, long_overdue = p.next_delay(101.05), p.next_delay(111.0)
+    assert just_overdue <= 0.05 and long_overdue > 2.0
