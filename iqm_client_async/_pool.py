@@ -7,12 +7,15 @@ two queued requests, the second of which fails with ``ConnectionNotAvailable`` a
 
 ``use_linear_assignment`` swaps in a subclass that keeps the pool's rules — the same limits,
 keep-alive expiry and closing of surplus idle connections — in one pass, and never offers a
-connection that an earlier request already holds. It applies only to the pool release it was
+connection that an earlier request already holds. Expiry (a ``poll`` and a ``getpeername`` per idle
+connection) is checked on the connection about to be reused, and for all idle ones at most once a
+second, instead of for every connection on every request. It applies only to the pool release it was
 written against (httpcore 1.0, HTTP/1.1 only); anything else is left as it is.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import httpcore
@@ -22,17 +25,25 @@ from httpcore._async.interfaces import AsyncConnectionInterface
 
 __all__ = ["use_linear_assignment"]
 
+_SWEEP_INTERVAL = 1.0
+
 
 class _LinearAssignmentPool(httpcore.AsyncConnectionPool):
     """httpcore's pool with a linear, conflict-free ``_assign_requests_to_connections``."""
 
+    _next_sweep = 0.0
+
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         closing: list[AsyncConnectionInterface] = []
         kept: list[AsyncConnectionInterface] = []
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + _SWEEP_INTERVAL
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if connection.has_expired():
+            if sweep and connection.is_idle() and connection.has_expired():
                 closing.append(connection)
                 continue
             kept.append(connection)
@@ -65,10 +76,17 @@ class _LinearAssignmentPool(httpcore.AsyncConnectionPool):
         closing: list[AsyncConnectionInterface],
     ) -> AsyncConnectionInterface | None:
         origin = request.request.url.origin
-        for index, connection in enumerate(available):
-            if connection.can_handle_request(origin):
-                del available[index]
-                return connection
+        index = 0
+        while index < len(available):
+            candidate = available[index]
+            if not candidate.can_handle_request(origin):
+                index += 1
+                continue
+            del available[index]
+            if not candidate.has_expired():
+                return candidate
+            kept.remove(candidate)  # went stale while idle: close it, try the next one
+            closing.append(candidate)
         if len(kept) >= self._max_connections:
             idle = _first(c for c in kept if c.is_idle() and id(c) not in held)
             if idle is None:
