@@ -34,10 +34,13 @@ class _LinearAssignmentPool(httpcore.AsyncConnectionPool):
     _next_sweep = 0.0
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        closing: list[AsyncConnectionInterface] = []
-        kept: list[AsyncConnectionInterface] = []
         now = time.monotonic()
         sweep = now >= self._next_sweep
+        queued = [request for request in self._requests if request.is_queued()]
+        if not queued and not sweep:
+            return []  # a response was closed and nobody waits: closed connections go at the next sweep
+        closing: list[AsyncConnectionInterface] = []
+        kept: list[AsyncConnectionInterface] = []
         if sweep:
             self._next_sweep = now + _SWEEP_INTERVAL
         for connection in self._connections:
@@ -55,7 +58,6 @@ class _LinearAssignmentPool(httpcore.AsyncConnectionPool):
                 kept.remove(connection)
                 closing.append(connection)
 
-        queued = [request for request in self._requests if request.is_queued()]
         if queued:
             available = [c for c in kept if id(c) not in held and c.is_available()]
             for request in queued:
