@@ -11,8 +11,9 @@ result download): 260 ms, whatever N is.
 Measured, from the first submission to the last result in hand (client start-up excluded: the quantum
 computer and the architecture are fetched before the clock starts):
 
-* ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``; with the rate limit
-  lifted (``THROUGHPUT_OPTIONS``), and with the defaults (100 requests/s, 16 submissions at a time);
+* ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``; with the defaults
+  (1000 requests/s, 32 requests in flight, 16 submissions at a time; the headline), and with the rate
+  limit lifted (``THROUGHPUT_OPTIONS``);
 * an oracle: plain httpx (32 connections, like our client), no validation, models or retries, every job
   submitted at once, first status request exactly one job duration after its submission: the same
   requests as ours with no client logic at all (it hands all its requests to httpx's pool at once,
@@ -20,7 +21,10 @@ computer and the architecture are fetched before the clock starts):
 * the reference iqm-client 35.0.3 from a pool of 32 threads, each thread: ``submit_circuits``,
   ``wait_for_completion``, ``result`` (it polls every second).
 
-The emulator's request counters and CPU time are read around each run.
+The emulator's request counters and CPU time are read around each run. Both floors are measured in the
+same run: the emulator's (its CPU for our requests, on one event loop) and the client's (httpx alone,
+with the same connection pool and 32 requests in flight, GETting a job's status: its CPU per request
+times our requests). Our wall time is compared with the larger of the two.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import anyio
 import httpx
 
 from iqm_client_async import AsyncCircuitJob
+from iqm_client_async._pool import use_linear_assignment
 
 from ._clients import (
     JOBS_PATH,
@@ -159,6 +164,26 @@ def _reference(reference: Any, url: str, jobs: int) -> int:
         return sum(pool.map(one, range(jobs)))
 
 
+async def _httpx_cpu_per_request(url: str, requests: int) -> float:
+    """Client CPU seconds per request of plain httpx (our pool, 32 in flight) GETting a job's status."""
+    job_id = (await anyio.to_thread.run_sync(submit_raw_blocking, url, run_request_body(bell_specs()), 1))[0]
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    use_linear_assignment(transport)
+    in_flight = anyio.CapacityLimiter(32)
+
+    async def one(http: httpx.AsyncClient) -> None:
+        async with in_flight:
+            (await http.get(f"/api/v1/jobs/{job_id}")).raise_for_status()
+
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=120) as http:
+        started = time.process_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(requests):
+                tg.start_soon(one, http)
+        return (time.process_time() - started) / requests
+
+
 def _emulator_cpu_per_submission(workers: int, submissions: int) -> float:
     """Seconds of emulator CPU per job submission (sequential, no latency) with this many execution slots."""
     body = run_request_body(bell_specs())
@@ -190,9 +215,10 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             queue_wait[key] = longest_wait
             return completed
 
+        default = _measure(emulator, lambda: ours({}, 16, "default"))
         tuned = _measure(emulator, lambda: ours(THROUGHPUT_OPTIONS, jobs, "tuned"))
         oracle = _measure(emulator, lambda: anyio.run(_oracle, emulator.url, jobs))
-        default = _measure(emulator, lambda: ours({}, 16, "default"))
+        httpx_cpu = anyio.run(_httpx_cpu_per_request, emulator.url, default.requests)
         reference_run = (
             _measure(emulator, lambda: _reference(reference, emulator.url, jobs))
             if reference is not None
@@ -207,26 +233,28 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         if probe
     }
 
-    tuned_wall = ours_wall["tuned"]
-    of_ideal = tuned_wall / IDEAL_S
-    emulator_floor = tuned.emulator_cpu_s + JOB_DURATION_MS / 1000
+    wall = ours_wall["default"]
+    of_ideal = wall / IDEAL_S
+    emulator_floor = default.emulator_cpu_s + JOB_DURATION_MS / 1000
+    client_floor = httpx_cpu * default.requests + JOB_DURATION_MS / 1000
+    floor = max(emulator_floor, client_floor)
     results = [
         Measurement(
             NAME,
-            f"{jobs} jobs, wall time (ours: rate limit lifted)",
-            tuned_wall,
+            f"{jobs} jobs, wall time (ours: default settings)",
+            wall,
             reference_run.wall_s if reference_run else None,
             unit="s",
             target=f">= {TARGET_SPEEDUP:g}x faster than the reference",
-            met=None if reference_run is None else reference_run.wall_s / tuned_wall >= TARGET_SPEEDUP,
-            note=f"{_describe(tuned, jobs)}, longest queue wait {queue_wait['tuned'] * 1e3:.0f} ms",
+            met=None if reference_run is None else reference_run.wall_s / wall >= TARGET_SPEEDUP,
+            note=f"{_describe(default, jobs)}, longest queue wait {queue_wait['default'] * 1e3:.0f} ms",
         ),
         Measurement(
             NAME,
             f"  ours / ideal ({IDEAL_S * 1000:.0f} ms = job duration + 3 round trips)",
             of_ideal,
             unit="x",
-            target=f"<= {TARGET_OF_IDEAL:g}x (or the emulator is the bottleneck)",
+            target=f"<= {TARGET_OF_IDEAL:g}x (or a stated bottleneck)",
             met=of_ideal <= TARGET_OF_IDEAL,
         ),
         Measurement(
@@ -238,29 +266,44 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         ),
         Measurement(
             NAME,
-            "  oracle (plain httpx, perfect polling), wall time",
+            "  client-bound floor: httpx alone for our requests + one job duration",
+            client_floor,
+            unit="s",
+            note=f"plain httpx, same pool, 32 in flight: {httpx_cpu * 1e6:,.0f} µs of CPU per request",
+        ),
+        Measurement(
+            NAME,
+            "  ours / the larger floor",
+            wall / floor,
+            unit="x",
+            target="<= 1.5x",
+            met=wall / floor <= TARGET_OF_IDEAL,
+        ),
+        Measurement(
+            NAME,
+            "  ours with the rate limit lifted, wall time",
+            ours_wall["tuned"],
+            unit="s",
+            note=f"{_describe(tuned, jobs)}, longest queue wait {queue_wait['tuned'] * 1e3:.0f} ms",
+        ),
+        Measurement(
+            NAME,
+            "  oracle (plain httpx and its stock pool, perfect polling), wall time",
             oracle.wall_s,
             unit="s",
             note=_describe(oracle, jobs),
         ),
-        Measurement(NAME, "  ours / oracle", tuned_wall / oracle.wall_s, unit="x"),
-        Measurement(
-            NAME,
-            "  ours with the default budget (100 req/s, 16 submissions at once)",
-            ours_wall["default"],
-            unit="s",
-            note=_describe(default, jobs),
-        ),
+        Measurement(NAME, "  ours / oracle", wall / oracle.wall_s, unit="x"),
         Measurement(
             NAME,
             "  emulator CPU per request served",
-            tuned.emulator_cpu_s / tuned.requests * 1e6,
+            default.emulator_cpu_s / default.requests * 1e6,
             unit="µs",
         ),
         Measurement(
             NAME,
             "  client CPU per request sent (ours)",
-            tuned.client_cpu_s / tuned.requests * 1e6,
+            default.client_cpu_s / default.requests * 1e6,
             unit="µs",
         ),
     ]
@@ -282,7 +325,7 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             Measurement(
                 NAME,
                 f"  requests per job (reference: {REFERENCE_THREADS} threads)",
-                tuned.requests / jobs,
+                default.requests / jobs,
                 reference_run.requests / jobs,
                 unit="requests/job",
                 note=_describe(reference_run, jobs),
