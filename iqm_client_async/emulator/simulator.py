@@ -25,9 +25,15 @@ Semantics:
 * ``active_reset_cycles`` has no effect: ideal active reset and reset by waiting both leave ``|0⟩``.
 
 Algorithm: the simulation carries an ensemble of state vectors ("rows") and maps each shot to a row.
-Unitaries act on all rows at once, single-component gates are fused until another gate needs the component,
-and measurements split rows only where shots got different outcomes. Measurements at the end of the circuit
-are sampled for every shot from the final state (no per-shot work). With noise each row is one quantum
+Unitaries act on all rows at once, and measurements split rows only where shots got different outcomes.
+Measurements at the end of the circuit are sampled for every shot from the final state (no per-shot work).
+Single-component gates only multiply the component's pending 2x2 matrix; when another operation needs the
+component, the matrix is split into a shear ``[[1, p], [q, 1]]``, applied in place by element-wise arithmetic
+on cache-sized pieces of the amplitudes, and a diagonal or anti-diagonal rest that stays pending (CZ and
+relaxation commute with it). CZ sign flips wait for the next shear of one of their components and ride on its
+pass. The amplitude array's axis order changes (one transposing copy) so that the components about to be
+mixed have long contiguous runs. No matrix product goes to BLAS, whose threads made the simulation slow and
+erratic on a busy machine. With noise each row is one quantum
 trajectory (relaxation jumps by the waiting-time method, Pauli errors sampled per row). Every shot gets its
 own trajectory while amplitudes x operations stay below 2^30; beyond that at least four trajectories share
 the shots (an unbiased but coarser sample of the noise), simulated in chunks of 2^22 amplitudes.
@@ -35,7 +41,9 @@ the shots (an unbiased but coarser sample of the noise), simulated in chunks of 
 
 from __future__ import annotations
 
+import bisect
 import cmath
+import gc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,22 +74,18 @@ _WORK_BUDGET = 1 << 30  # amplitudes x operations of a noisy run before trajecto
 _MIN_TRAJECTORIES = 4
 _MOVE_PHASE = cmath.exp(0.7j)
 _NEGLIGIBLE = 1e-12
+_TINY = 2.0**-500  # the global factor is moved into the amplitudes before it gets smaller (or 1/_TINY larger)
+_RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache and keep their layout
 
 _States = npt.NDArray[np.complex128]
 _Bits = npt.NDArray[np.uint8]
 _Indices = npt.NDArray[np.intp]
 _Reals = npt.NDArray[np.float64]
-_Matrix = npt.NDArray[np.complex128]
-
-_PAULIS: tuple[_Matrix, ...] = (
-    np.array([[0, 1], [1, 0]], dtype=np.complex128),
-    np.array([[0, -1j], [1j, 0]], dtype=np.complex128),
-    np.array([[1, 0], [0, -1]], dtype=np.complex128),
-)
-_X = _PAULIS[0]
 
 _MEASUREMENTS = frozenset({"measure", "measure_fidelity"})
 _IDENTITIES = frozenset({"barrier", "lru", "prx_12", "rz_physical"})
+_MIXING = frozenset({"prx", "cc_prx", "sx", "u"})  # single-component gates that are not diagonal
+_SPLITTING = frozenset({"cz", "move", "reset", "reset_wait", "cc_prx", "measure", "measure_fidelity"})
 _SINGLE_COMPONENT = frozenset({"prx", "cc_prx", "sx", "u", "rz", "lru", "prx_12", "rz_physical"})
 _KNOWN = frozenset(
     {"prx", "cc_prx", "sx", "u", "rz", "cz", "move", "reset", "reset_wait", "delay"}
@@ -176,7 +180,23 @@ def simulate(
         if not kept.any():
             raise AllShotsDiscarded(f"heralding discarded all {shots} shots")
         records = {key: bits[kept] for key, bits in records.items()}
-    return {key: bits.tolist() for key, bits in records.items()}
+    return _as_lists(records)
+
+
+def _as_lists(records: Mapping[str, _Bits]) -> dict[str, list[list[int]]]:
+    """The records as lists of lists, with the garbage collector paused meanwhile.
+
+    A result is one small list per shot and key (200,000 for 20 keys and 10,000 shots); creating that many
+    containers sets off several full collections, each scanning every object of the process, which took
+    longer than the simulation. The lists cannot form cycles, so pausing the collector loses nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return {key: bits.tolist() for key, bits in records.items()}
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def state_vector(instructions: Sequence[Instruction]) -> tuple[tuple[str, ...], _States]:
@@ -295,15 +315,37 @@ def _check_instruction(position: int, instruction: Instruction) -> None:
             raise SimulationError(f"{where}: argument {name!r} is missing or has the wrong type")
 
 
-def _prx(angle: float, phase: float) -> _Matrix:
+# --- 2x2 matrices ---------------------------------------------------------------------------------------
+
+_Gate = tuple[complex, complex, complex, complex]
+"""A 2x2 matrix as Python numbers, row-major: ``(m00, m01, m10, m11)``."""
+
+_IDENTITY: _Gate = (1.0, 0.0, 0.0, 1.0)
+_PAULIS: tuple[_Gate, ...] = ((0.0, 1.0, 1.0, 0.0), (0.0, -1j, 1j, 0.0), (1.0, 0.0, 0.0, -1.0))
+_X = _PAULIS[0]
+
+
+def _product(left: _Gate, right: _Gate) -> _Gate:
+    """The matrix product ``left @ right``."""
+    a, b, c, d = left
+    e, f, g, h = right
+    return (a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h)
+
+
+def _is_diagonal(matrix: _Gate) -> bool:
+    return matrix[1] == 0 and matrix[2] == 0
+
+
+def _is_antidiagonal(matrix: _Gate) -> bool:
+    return matrix[0] == 0 and matrix[3] == 0
+
+
+def _prx(angle: float, phase: float) -> _Gate:
     cos, sin = math.cos(angle / 2), math.sin(angle / 2)
-    return np.array(
-        [[cos, -1j * cmath.exp(-1j * phase) * sin], [-1j * cmath.exp(1j * phase) * sin, cos]],
-        dtype=np.complex128,
-    )
+    return (cos, -1j * cmath.exp(-1j * phase) * sin, -1j * cmath.exp(1j * phase) * sin, cos)
 
 
-def _unitary(instruction: Instruction) -> _Matrix:
+def _unitary(instruction: Instruction) -> _Gate:
     """Matrix of a single-component unitary instruction."""
     args = instruction.args
     match instruction.name:
@@ -314,39 +356,179 @@ def _unitary(instruction: Instruction) -> _Matrix:
         case "u":
             theta, phi, lam = float(args["theta"]), float(args["phi"]), float(args["lam"])
             cos, sin = math.cos(theta / 2), math.sin(theta / 2)
-            return np.array(
-                [
-                    [cos, -cmath.exp(1j * lam) * sin],
-                    [cmath.exp(1j * phi) * sin, cmath.exp(1j * (lam + phi)) * cos],
-                ],
-                dtype=np.complex128,
+            return (
+                cos,
+                -cmath.exp(1j * lam) * sin,
+                cmath.exp(1j * phi) * sin,
+                cmath.exp(1j * (lam + phi)) * cos,
             )
         case "rz":
             angle = float(args["angle"])
-            return np.diag([cmath.exp(-0.5j * angle), cmath.exp(0.5j * angle)]).astype(np.complex128)
+            return (cmath.exp(-0.5j * angle), 0.0, 0.0, cmath.exp(0.5j * angle))
     raise AssertionError(f"not a single-component unitary: {instruction.name}")  # pragma: no cover
 
 
-def _is_diagonal(matrix: _Matrix) -> bool:
-    return bool(matrix[0, 1] == 0 and matrix[1, 0] == 0)
+# --- kernels on the amplitudes ------------------------------------------------------------------------------
+#
+# The amplitudes are a C-ordered array of shape (rows, 2^size); "axis" k is the bit of weight 2^(size-k-1)
+# of the amplitude index. The kernels work element-wise on pieces small enough to stay in the CPU cache
+# between the few passes a gate needs, and never call BLAS (whose threads made the matrix products slow
+# and erratic on a busy machine).
+
+_PIECE = 1 << 13  # amplitudes per contiguous piece of one half (128 KiB)
+_MIN_RUN = 1 << 11  # contiguous runs at least this long are processed piece by piece
+_BLOCK = 1 << 14  # amplitudes per block when an axis has shorter runs (processed as strided views)
+_SCRATCH = max(_PIECE, _BLOCK // 2)
 
 
-def _apply(states: _States, size: int, target: int, matrix: _Matrix) -> _States:
-    """Apply a 2x2 matrix to component ``target`` of every row; may work in place or return a new array."""
-    right = 1 << (size - target - 1)
+def _pairs(states: _States, size: int, axis: int) -> tuple[list[tuple[_States, _States]], tuple[int, ...]]:
+    """The amplitudes with ``axis`` at 0 and at 1, as pairs of equally shaped pieces covering all of them.
+
+    Long contiguous runs are cut into pieces of ``_PIECE`` amplitudes; shorter runs are grouped, across rows,
+    into strided blocks of about ``_BLOCK`` amplitudes (the last block may have fewer groups).
+
+    Returns:
+        The pairs, and the largest shape a piece has.
+    """
+    run = 1 << (size - axis - 1)
+    if run >= _MIN_RUN:
+        piece = min(run, _PIECE)
+        view = states.reshape(-1, 2, run // piece, piece)
+        return [pair for block in view for pair in zip(block[0], block[1], strict=True)], (piece,)
+    groups = states.size // (2 * run)
+    step = min(groups, max(1, _BLOCK // (2 * run)))
+    if run == 1:
+        flat = states.reshape(groups, 2)
+        return [(flat[i : i + step, 0], flat[i : i + step, 1]) for i in range(0, groups, step)], (step,)
+    grouped = states.reshape(groups, 2, run)
+    return [(grouped[i : i + step, 0], grouped[i : i + step, 1]) for i in range(0, groups, step)], (step, run)
+
+
+def _buffers(scratch: tuple[_States, _States], shape: tuple[int, ...]) -> tuple[_States, _States]:
+    count = math.prod(shape)
+    return scratch[0][:count].reshape(shape), scratch[1][:count].reshape(shape)
+
+
+def _absorbs(size: int, axis: int) -> bool:
+    """Whether ``_shear`` on ``axis`` can apply CZ signs within its pass (it cuts long runs into pieces)."""
+    return 1 << (size - axis - 1) >= _MIN_RUN
+
+
+def _shear(
+    states: _States,
+    size: int,
+    axis: int,
+    upper: complex,
+    lower: complex,
+    scratch: tuple[_States, _States],
+    signs: Sequence[tuple[int, int, int]] = (),
+) -> None:
+    """Apply ``[[1, upper], [lower, 1]]`` to ``axis`` in place: two multiplications and two additions.
+
+    ``signs`` are CZs to apply first, ``(bit, other axis, other bit)`` each: negate the amplitudes with
+    ``axis`` at ``bit`` and ``other axis`` at ``other bit``; they need ``_absorbs(size, axis)``. Within a
+    piece the other bit is either constant (the sign goes into the coefficients, and an addition becomes
+    a subtraction: free) or alternates (a strided negation of the piece while it is in the cache).
+    """
+    pairs, shape = _pairs(states, size, axis)
+    first, second = _buffers(scratch, shape)
+    multiply, add, subtract = np.multiply, np.add, np.subtract
+    negated = [[False, False] for _ in pairs]
+    patterns: list[_States | None] = [None, None]  # signs alternating within every piece, per half
+    if signs:
+        per_block = (1 << (size - axis - 1)) // shape[0]
+        for bit, other, other_bit in signs:
+            other_run = 1 << (size - other - 1)
+            if other > axis and other_run < shape[0]:
+                pattern = patterns[bit]
+                if pattern is None:
+                    pattern = patterns[bit] = np.ones(shape[0], dtype=np.complex128)
+                pattern.reshape(-1, 2, other_run)[:, other_bit] *= -1
+                continue
+            for number, flags in enumerate(negated):
+                block, piece = divmod(number, per_block)
+                if other < axis:
+                    flag = (block >> (axis - 1 - other)) & 1 == other_bit
+                else:
+                    flag = ((piece * shape[0]) // other_run) & 1 == other_bit
+                flags[bit] ^= flag
+    coefficients = {
+        (s0, s1): (np.complex128(-upper if s1 else upper), np.complex128(-lower if s0 else lower))
+        for s0 in (False, True)
+        for s1 in (False, True)
+    }
+    for (zero, one), (zero_negated, one_negated) in zip(pairs, negated, strict=True):
+        if zero.shape[0] != first.shape[0]:
+            first, second = first[: zero.shape[0]], second[: zero.shape[0]]
+        if patterns[0] is not None:
+            multiply(zero, patterns[0], out=zero)
+        if patterns[1] is not None:
+            multiply(one, patterns[1], out=one)
+        upper_, lower_ = coefficients[zero_negated, one_negated]
+        multiply(one, upper_, out=first)
+        multiply(zero, lower_, out=second)
+        if zero_negated:
+            subtract(first, zero, out=zero)
+        else:
+            add(zero, first, out=zero)
+        if one_negated:
+            subtract(second, one, out=one)
+        else:
+            add(one, second, out=one)
+
+
+def _transform(
+    states: _States, size: int, axis: int, matrix: _Gate, scratch: tuple[_States, _States]
+) -> None:
+    """Apply any 2x2 matrix to ``axis`` in place."""
+    m00, m01, m10, m11 = (np.complex128(entry) for entry in matrix)
+    pairs, shape = _pairs(states, size, axis)
+    first, second = _buffers(scratch, shape)
+    multiply, add = np.multiply, np.add
     if _is_diagonal(matrix):
-        view = states.reshape(-1, 2, right)
-        for bit in (0, 1):
-            if matrix[bit, bit] != 1:
-                view[:, bit, :] *= matrix[bit, bit]
-        return states
-    rows = states.shape[0]
-    if right >= 32:
-        product: _States = np.matmul(matrix, states.reshape(-1, 2, right))
-        return product.reshape(rows, -1)
-    # Few trailing amplitudes: one matrix product with kron(matrix, I) beats many tiny batched products.
-    block = np.kron(matrix, np.eye(right, dtype=np.complex128))
-    return (states.reshape(-1, 2 * right) @ block.T).reshape(rows, -1)
+        for zero, one in pairs:
+            if m00 != 1:
+                multiply(zero, m00, out=zero)
+            if m11 != 1:
+                multiply(one, m11, out=one)
+    elif _is_antidiagonal(matrix):
+        for zero, one in pairs:
+            if zero.shape[0] != first.shape[0]:
+                first = first[: zero.shape[0]]
+            np.copyto(first, zero)
+            multiply(one, m01, out=zero)
+            multiply(first, m10, out=one)
+    else:
+        for zero, one in pairs:
+            if zero.shape[0] != first.shape[0]:
+                first, second = first[: zero.shape[0]], second[: zero.shape[0]]
+            multiply(one, m01, out=first)
+            multiply(zero, m10, out=second)
+            multiply(zero, m00, out=zero)
+            add(zero, first, out=zero)
+            multiply(one, m11, out=one)
+            add(one, second, out=one)
+
+
+def _scale_half(states: _States, size: int, axis: int, bit: int, factor: complex) -> None:
+    """Multiply the amplitudes with ``axis`` at ``bit`` by ``factor``, in place."""
+    pairs, _ = _pairs(states, size, axis)
+    factor_ = np.complex128(factor)
+    for pair in pairs:
+        np.multiply(pair[bit], factor_, out=pair[bit])
+
+
+def _negate_quarter(states: _States, size: int, first: tuple[int, int], second: tuple[int, int]) -> None:
+    """Negate the amplitudes with two axes at the given bits, ``(axis, bit)`` each, in place."""
+    (low, low_bit), (high, high_bit) = sorted((first, second))
+    run = 1 << (size - high - 1)
+    quarter = states.reshape(-1, 2, 1 << (high - low - 1), 2, run)[:, low_bit, :, high_bit, :]
+    if run >= _MIN_RUN:
+        for plane in quarter:
+            for row in plane:
+                np.multiply(row, -1.0, out=row)
+    else:
+        np.multiply(quarter, -1.0, out=quarter)
 
 
 class _Run:
@@ -356,6 +538,21 @@ class _Run:
     a row jumps when its squared norm falls below its random threshold (the waiting-time method of quantum
     trajectories). ``floor`` is a lower bound of each row's squared norm, so exact norms are computed only
     when a jump has become possible.
+
+    The amplitudes are stored in a frame, to apply as few passes over them as possible:
+
+    * ``axis[c]`` is the axis of component ``c`` in the stored array; the layout changes (one transposing
+      copy) so that the components that gates are about to mix have long contiguous runs;
+    * ``frame[c]`` is a 2x2 matrix not yet applied to component ``c``: single-component gates multiply it,
+      and only when another operation needs the component is it split into a shear ``[[1, p], [q, 1]]``
+      applied to the stored amplitudes (two multiplications and two additions per pair) and a diagonal or
+      anti-diagonal rest that stays in the frame (CZ, relaxation and phase flips commute with it up to
+      which stored half they touch);
+    * ``factor`` is a global factor (magnitude and phase) of all rows.
+
+    The true state of each row is ``factor · (⊗_c frame[c]) · stored`` with the stored axes permuted. Every
+    frame matrix is unitary up to its magnitude, which ``factor`` carries, so weights and norms are those of
+    the stored amplitudes times ``|factor|²``.
     """
 
     def __init__(
@@ -371,10 +568,33 @@ class _Run:
         self.shot_row: _Indices = np.arange(shots, dtype=np.intp) % rows
         self.records: dict[str, _Bits] = {}
         self.feedback: dict[int, _Bits] = {}
-        self.pending: dict[int, _Matrix] = {}
         self.normalized = True
         self.floor: _Reals = np.ones(rows)
         self.threshold: _Reals = rng.random(rows) if noise is not None else np.zeros(rows)
+        self.frame: list[_Gate] = [_IDENTITY] * self.size
+        self.factor: complex = 1.0
+        self.scratch = (np.empty(_SCRATCH, dtype=np.complex128), np.empty(_SCRATCH, dtype=np.complex128))
+        self.spare: _States | None = None
+        self.signs: dict[tuple[int, int, int, int], None] = {}
+        self.position = 0
+        # Where each component is mixed by a gate, and where its frame must be split (the layout planner's
+        # look-ahead).
+        self.uses: list[list[int]] = [[] for _ in range(self.size)]
+        self.events: list[list[int]] = [[] for _ in range(self.size)]
+        for position, instruction in enumerate(program.body):
+            name = instruction.name
+            if name in _MIXING:
+                self.uses[program.index[instruction.locus[0]]].append(position)
+            if name in _SPLITTING or (noise is not None and name in _MIXING | {"delay"}):
+                for component in instruction.locus:
+                    self.events[program.index[component]].append(position)
+        # Axes with runs of at least _MIN_RUN amplitudes are cheap to mix; small states never move.
+        self.good = self.size - (_MIN_RUN.bit_length() - 1) if self.size >= _RELAYOUT_SIZE else self.size
+        self.axis: list[int] = list(range(self.size))
+        if self.good < self.size:
+            # |0...0⟩ is the same in every layout: give the first components to be mixed the first axes.
+            first = sorted(range(self.size), key=self.next_split)
+            self.axis = [first.index(component) for component in range(self.size)]
 
     # --- structure ------------------------------------------------------------------------------------
 
@@ -383,20 +603,28 @@ class _Run:
         return int(self.states.shape[0])
 
     def view(self, target: int) -> _States:
-        """The states as (row, higher components, target bit, lower components)."""
-        return self.states.reshape(self.rows, 1 << target, 2, 1 << (self.size - target - 1))
+        """The stored states as (row, higher axes, the target's axis, lower axes)."""
+        axis = self.axis[target]
+        return self.states.reshape(self.rows, 1 << axis, 2, 1 << (self.size - axis - 1))
 
     def pair_view(self, first: int, second: int) -> tuple[_States, int, int]:
-        """The states with separate axes for two components; returns the view and the two axis numbers."""
-        low, high = sorted((first, second))
+        """The stored states with separate axes for two components; returns the view and the two axis numbers."""
+        first_axis, second_axis = self.axis[first], self.axis[second]
+        low, high = sorted((first_axis, second_axis))
         shape = (self.rows, 1 << low, 2, 1 << (high - low - 1), 2, 1 << (self.size - high - 1))
         axes = {low: 2, high: 4}
-        return self.states.reshape(shape), axes[first], axes[second]
+        return self.states.reshape(shape), axes[first_axis], axes[second_axis]
+
+    def flipped(self, target: int) -> int:
+        """1 when the target's (monomial) frame matrix is anti-diagonal: its stored bit is the true bit flipped."""
+        return 1 if _is_antidiagonal(self.frame[target]) else 0
 
     def excited_weight(self, target: int) -> _Reals:
         """Per row, the squared norm of the part with ``target`` in ``|1⟩``."""
-        parts = self.states.view(np.float64).reshape(self.rows, 1 << target, 2, -1)[:, :, 1, :]
-        weight: _Reals = np.einsum("rab,rab->r", parts, parts)
+        self.flush(target)
+        axis = self.axis[target]
+        parts = self.states.view(np.float64).reshape(self.rows, 1 << axis, 2, -1)[:, :, 1, :]
+        weight: _Reals = np.einsum("rab,rab->r", parts, parts) * abs(self.factor) ** 2
         return weight
 
     def norms(self) -> _Reals:
@@ -404,7 +632,7 @@ class _Run:
         if self.normalized:
             return np.ones(self.rows)
         flat = self.states.view(np.float64)
-        norms: _Reals = np.einsum("ri,ri->r", flat, flat)
+        norms: _Reals = np.einsum("ri,ri->r", flat, flat) * abs(self.factor) ** 2
         return norms
 
     def split(self, labels: _Bits) -> tuple[_Bits, _Indices]:
@@ -423,40 +651,153 @@ class _Run:
                     "branches, more than the emulator keeps in memory"
                 )
             self.states = self.states[parents]
+            self.spare = None
             self.floor = self.floor[parents]
             self.threshold = self.threshold[parents]
             self.shot_row = inverse.reshape(-1).astype(np.intp)
         row_labels: _Bits = (unique % 2).astype(np.uint8)
         return row_labels, parents
 
-    # --- unitaries ------------------------------------------------------------------------------------
+    # --- the frame ------------------------------------------------------------------------------------
+
+    def queue(self, target: int, matrix: _Gate) -> None:
+        self.frame[target] = _product(matrix, self.frame[target])
+
+    def rescale(self, factor: complex) -> None:
+        """Move ``factor`` into the global factor (and into the amplitudes before it under- or overflows)."""
+        self.factor *= factor
+        if not _TINY < abs(self.factor) < 1.0 / _TINY:
+            self.states *= self.factor
+            self.factor = 1.0
+
+    def materialize(self, target: int) -> None:
+        """Make the target's frame matrix diagonal or anti-diagonal by applying a shear to the amplitudes."""
+        f00, f01, f10, f11 = frame = self.frame[target]
+        if _is_diagonal(frame) or _is_antidiagonal(frame):
+            return
+        if self.axis[target] >= self.good:
+            self.relayout(target)
+        axis = self.axis[target]
+        absorbed = []
+        for bit, other, other_bit in self.take_signs(target):
+            if _absorbs(self.size, axis):
+                absorbed.append((bit, self.axis[other], other_bit))
+            else:
+                _negate_quarter(self.states, self.size, (axis, bit), (self.axis[other], other_bit))
+        # frame = diag(f00, f11) @ [[1, f01/f00], [f10/f11, 1]] or antidiag(f01, f10) @ [[1, f11/f10], [f00/f01, 1]],
+        # whichever keeps the shear's entries small (at most 1 for a unitary frame).
+        if abs(f00 * f11) >= abs(f01 * f10):
+            _shear(self.states, self.size, axis, f01 / f00, f10 / f11, self.scratch, absorbed)
+            self.frame[target] = (1.0, 0.0, 0.0, f11 / f00)
+            self.rescale(f00)
+        else:
+            _shear(self.states, self.size, axis, f11 / f10, f00 / f01, self.scratch, absorbed)
+            self.frame[target] = (0.0, 1.0, f10 / f01, 0.0)
+            self.rescale(f01)
+
+    def take_signs(self, target: int) -> list[tuple[int, int, int]]:
+        """Remove the pending CZs on ``target``: ``(target's stored bit, other component, its stored bit)``."""
+        taken = []
+        for key in [key for key in self.signs if target in (key[0], key[2])]:
+            del self.signs[key]
+            first, first_bit, second, second_bit = key
+            taken.append(
+                (first_bit, second, second_bit) if first == target else (second_bit, first, first_bit)
+            )
+        return taken
 
     def flush(self, target: int) -> None:
-        matrix = self.pending.pop(target, None)
-        if matrix is not None:
-            self.states = _apply(self.states, self.size, target, matrix)
+        """Apply the target's frame matrix and pending CZs, so that its stored axis holds the true component."""
+        self.materialize(target)
+        for bit, other, other_bit in self.take_signs(target):
+            _negate_quarter(self.states, self.size, (self.axis[target], bit), (self.axis[other], other_bit))
+        frame = self.frame[target]
+        if frame == _IDENTITY:
+            return
+        if _is_diagonal(frame):
+            self.rescale(frame[0])
+            _scale_half(self.states, self.size, self.axis[target], 1, frame[3] / frame[0])
+        else:
+            self.rescale(frame[1])
+            _transform(
+                self.states, self.size, self.axis[target], (0.0, 1.0, frame[2] / frame[1], 0.0), self.scratch
+            )
+        self.frame[target] = _IDENTITY
 
     def flush_all(self) -> None:
-        for target in list(self.pending):
+        """Apply every frame matrix, pending CZ and the global factor; return to the layout in component order."""
+        for target in range(self.size):
             self.flush(target)
+        if self.factor != 1:
+            self.states *= self.factor
+            self.factor = 1.0
+        self.permute(list(range(self.size)))
 
-    def queue(self, target: int, matrix: _Matrix) -> None:
-        previous = self.pending.get(target)
-        self.pending[target] = matrix if previous is None else matrix @ previous
+    def next_split(self, component: int) -> float:
+        """Position in the body where the component's frame will next be split (a guess, for the layout)."""
+        start = self.position
+        frame = self.frame[component]
+        if _is_diagonal(frame) or _is_antidiagonal(frame):
+            uses = self.uses[component]
+            later = bisect.bisect_left(uses, self.position)
+            if later == len(uses):
+                return math.inf
+            start = uses[later]
+        events = self.events[component]
+        later = bisect.bisect_left(events, start)
+        return events[later] if later < len(events) else len(self.program.body)
 
-    def apply_rows(self, rows: _Indices, target: int, matrix: _Matrix) -> None:
+    def relayout(self, needed: int) -> None:
+        """Give the components to be mixed next (``needed`` first) the axes with long contiguous runs."""
+        ranked = sorted(range(self.size), key=lambda c: -1 if c == needed else self.next_split(c))
+        wanted = ranked[: self.good]
+        incoming = [c for c in wanted if self.axis[c] >= self.good]
+        outgoing = [c for c in ranked[self.good :] if self.axis[c] < self.good]
+        new_axis = list(self.axis)
+        for moving_in, moving_out in zip(incoming, outgoing, strict=True):
+            new_axis[moving_in], new_axis[moving_out] = self.axis[moving_out], self.axis[moving_in]
+        self.permute(new_axis)
+
+    def permute(self, new_axis: list[int]) -> None:
+        """Move component ``c`` to stored axis ``new_axis[c]`` (one transposing copy)."""
+        if new_axis == self.axis:
+            return
+        order = [0] * self.size  # new axis -> old axis
+        for component, axis in enumerate(new_axis):
+            order[axis] = self.axis[component]
+        if self.spare is None or self.spare.shape != self.states.shape:
+            self.spare = np.empty_like(self.states)
+        shape = (self.rows,) + (2,) * self.size
+        np.copyto(
+            self.spare.reshape(shape), self.states.reshape(shape).transpose([0, *(1 + a for a in order)])
+        )
+        self.states, self.spare = self.spare, self.states
+        self.axis = new_axis
+
+    # --- unitaries ------------------------------------------------------------------------------------
+
+    def apply_rows(self, rows: _Indices, target: int, matrix: _Gate) -> None:
+        """Apply ``matrix`` to the target in some rows (the target's frame must be the identity)."""
         if rows.size == self.rows:
-            self.states = _apply(self.states, self.size, target, matrix)
+            _transform(self.states, self.size, self.axis[target], matrix, self.scratch)
         elif rows.size:
-            self.states[rows] = _apply(self.states[rows], self.size, target, matrix)
+            part = self.states[rows]
+            _transform(part, self.size, self.axis[target], matrix, self.scratch)
+            self.states[rows] = part
 
     def cz(self, first: int, second: int) -> None:
-        for target in (first, second):
-            pending = self.pending.get(target)
-            if pending is not None and not _is_diagonal(pending):  # diagonal gates commute with CZ
-                self.flush(target)
-        view, _, _ = self.pair_view(first, second)
-        view[:, :, 1, :, 1, :] *= -1
+        """Queue the CZ's sign flip; the next shear of either component applies it (usually for free).
+
+        CZ commutes with diagonal frame matrices; with an anti-diagonal one it flips the other stored half.
+        """
+        self.materialize(first)
+        self.materialize(second)
+        one, other = sorted((first, second))
+        key = (one, 1 ^ self.flipped(one), other, 1 ^ self.flipped(other))
+        if key in self.signs:
+            del self.signs[key]  # the same CZ twice is the identity
+        else:
+            self.signs[key] = None
 
     def move(self, qubit: int, resonator: int) -> None:
         self.flush(qubit)
@@ -559,15 +900,19 @@ class _Run:
             self.depolarize(targets, gate.depolarizing, rows)
 
     def relax(self, target: int, component: str, duration: float) -> None:
-        """Thermal relaxation of one component: no-jump evolution or a decay jump, then maybe a phase flip."""
+        """Thermal relaxation of one component: no-jump evolution or a decay jump, then maybe a phase flip.
+
+        Both the no-jump operator ``diag(1, √(1−γ))`` and the phase flip ``Z`` are diagonal: with the frame
+        matrix diagonal or anti-diagonal they act on the stored half where the component is in ``|1⟩``.
+        """
         relaxation = None if self.noise is None else self.noise.relaxation(component, duration)
         if relaxation is None:
             return
-        self.flush(target)
-        view = self.view(target)
+        self.materialize(target)
         gamma = relaxation.amplitude_damping
         if gamma > 0:
-            view[:, :, 1, :] *= math.sqrt(1.0 - gamma)
+            excited_bit = 1 ^ self.flipped(target)
+            _scale_half(self.states, self.size, self.axis[target], excited_bit, math.sqrt(1.0 - gamma))
             self.normalized = False
             self.floor *= 1.0 - gamma
             if (self.floor < self.threshold).any():
@@ -577,13 +922,15 @@ class _Run:
                     self.decay(jumped, target)
         flipped = np.flatnonzero(self.rng.random(self.rows) < relaxation.phase_flip)
         if flipped.size:
-            view[flipped, :, 1, :] *= -1
+            view = self.view(target)
+            view[flipped, :, 1 ^ self.flipped(target), :] *= -1
 
     def decay(self, rows: _Indices, target: int) -> None:
         """The jump ``|0⟩⟨1|`` on ``target`` in ``rows``, which are then normalized with a new threshold."""
+        self.flush(target)
         view = self.view(target)
         excited = view[rows, :, 1, :]
-        weight = (excited.real**2 + excited.imag**2).sum(axis=(1, 2))
+        weight = (excited.real**2 + excited.imag**2).sum(axis=(1, 2)) * abs(self.factor) ** 2
         view[rows, :, 0, :] = excited / np.sqrt(np.maximum(weight, _NEGLIGIBLE))[:, None, None]
         view[rows, :, 1, :] = 0
         self.floor[rows] = 1.0
@@ -604,7 +951,8 @@ class _Run:
 
     def execute(self, instructions: Sequence[Instruction]) -> None:
         index = self.program.index
-        for instruction in instructions:
+        for position, instruction in enumerate(instructions):
+            self.position = position
             name, locus = instruction.name, instruction.locus
             if name in ("prx", "sx", "u", "rz"):
                 target = index[locus[0]]
@@ -628,10 +976,10 @@ class _Run:
                 for component in locus:
                     self.relax(index[component], component, float(instruction.args["duration"]))
             # barrier, lru, prx_12, rz_physical: identity
+        self.position = len(instructions)
 
     def sample_terminal(self, instructions: Sequence[Instruction]) -> None:
         """Record the trailing measurements by sampling every shot from its row's final state."""
-        self.flush_all()
         measured: dict[int, int] = {}
         for instruction in instructions:
             for component in instruction.locus:
@@ -651,23 +999,49 @@ class _Run:
             self.records[instruction.args["key"]] = bits
 
     def sample_outcomes(self, targets: list[int]) -> _Indices:
-        """Per shot, an outcome index over ``targets`` (big-endian in that order) drawn from its row."""
-        probabilities = (self.states.real**2 + self.states.imag**2).reshape((self.rows,) + (2,) * self.size)
-        others = tuple(1 + t for t in range(self.size) if t not in targets)
-        marginal = probabilities.sum(axis=others) if others else probabilities
-        ascending = sorted(targets)
-        marginal = marginal.transpose([0, *(1 + ascending.index(t) for t in targets)]).reshape(self.rows, -1)
-        cumulative = np.cumsum(marginal, axis=1)
+        """Per shot, an outcome index over ``targets`` (big-endian in that order) drawn from its row.
+
+        Only the targets' frame matrices need to be applied (up to a flip): the others are unitary on
+        components whose marginal is summed over, and the global factor cancels.
+        """
+        for target in targets:
+            self.materialize(target)
+        rows, size, width = self.rows, self.size, len(targets)
+        if self.spare is None or self.spare.shape != self.states.shape:
+            self.spare = np.empty_like(self.states)
+        buffer = self.spare.reshape(-1).view(np.float64)  # two real arrays the size of the states
+        count = rows << size
+        probabilities, spare = buffer[:count].reshape(rows, -1), buffer[count:].reshape(rows, -1)
+        np.square(self.states.real, out=probabilities)
+        np.square(self.states.imag, out=spare)
+        np.add(probabilities, spare, out=probabilities)
+        full = probabilities.reshape((rows,) + (2,) * size)
+        others = tuple(1 + self.axis[c] for c in range(size) if c not in targets)
+        marginal = full.sum(axis=others) if others else full
+        ascending = sorted(self.axis[t] for t in targets)
+        flips = tuple(
+            slice(None, None, -1) if self.flipped(t) else slice(None)
+            for t in sorted(targets, key=lambda t: self.axis[t])
+        )
+        order = [0, *(1 + ascending.index(self.axis[t]) for t in targets)]
+        ordered = spare.reshape(-1)[: rows << width].reshape(rows, -1)
+        np.copyto(ordered.reshape((rows,) + (2,) * width), marginal[(slice(None), *flips)].transpose(order))
+        cumulative = np.cumsum(
+            ordered, axis=1, out=probabilities.reshape(-1)[: rows << width].reshape(rows, -1)
+        )
         # Rows may be unnormalized under noise: draw within each row's total weight.
         draws = self.rng.random(self.shots) * cumulative[self.shot_row, -1]
-        if self.rows == 1:
-            outcome = np.searchsorted(cumulative[0], draws, side="right")
-        elif marginal.shape[1] <= 64:
+        if rows == 1:
+            # Sorted draws search faster (each search starts where the previous one ended).
+            by_draw = np.argsort(draws)
+            outcome = np.empty(self.shots, dtype=np.intp)
+            outcome[by_draw] = np.searchsorted(cumulative[0], draws[by_draw], side="right")
+        elif 1 << width <= 64:
             outcome = (draws[:, None] >= cumulative[self.shot_row]).sum(axis=1)
         else:
             outcome = np.empty(self.shots, dtype=np.intp)
-            for row in range(self.rows):
+            for row in range(rows):
                 shots = np.flatnonzero(self.shot_row == row)
                 outcome[shots] = np.searchsorted(cumulative[row], draws[shots], side="right")
-        result: _Indices = np.minimum(outcome, marginal.shape[1] - 1).astype(np.intp)
+        result: _Indices = np.minimum(outcome, (1 << width) - 1).astype(np.intp)
         return result

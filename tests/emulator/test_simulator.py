@@ -496,6 +496,121 @@ def test_large_noisy_circuits_share_trajectories_in_chunks() -> None:
     assert simulator._plan_chunks(1000, small, noisy=False) == [(1000, 1)]
 
 
+# --- frames, layout changes and the global factor (checked against dense matrices) --------------------------
+
+
+def _matrix(instruction: Instruction) -> np.ndarray:
+    args = instruction.args
+    if instruction.name == "prx":
+        return prx_matrix(args["angle"], args["phase"])
+    if instruction.name == "sx":
+        return prx_matrix(PI / 2, 0.0)
+    if instruction.name == "rz":
+        return np.diag([cmath.exp(-0.5j * args["angle"]), cmath.exp(0.5j * args["angle"])])
+    theta, phi, lam = args["theta"], args["phi"], args["lam"]
+    return np.array(
+        [
+            [math.cos(theta / 2), -cmath.exp(1j * lam) * math.sin(theta / 2)],
+            [cmath.exp(1j * phi) * math.sin(theta / 2), cmath.exp(1j * (lam + phi)) * math.cos(theta / 2)],
+        ]
+    )
+
+
+def reference_state(circuit: Sequence[Instruction]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The final state of a unitary circuit, one dense gate at a time (nothing shared with the simulator)."""
+    components = tuple(dict.fromkeys(c for instruction in circuit for c in instruction.locus))
+    axis = {c: i for i, c in enumerate(components)}
+    state = np.zeros((2,) * len(components), dtype=complex)
+    state[(0,) * len(components)] = 1
+    for instruction in circuit:
+        if instruction.name == "barrier":
+            continue
+        if instruction.name == "cz":
+            index: list[int | slice] = [slice(None)] * len(components)
+            for c in instruction.locus:
+                index[axis[c]] = 1
+            state[tuple(index)] *= -1
+            continue
+        target = axis[instruction.locus[0]]
+        state = np.moveaxis(np.tensordot(_matrix(instruction), state, axes=([1], [target])), 0, target)
+    return components, state.reshape(-1)
+
+
+def random_unitary_circuit(rng: np.random.Generator, qubits: Sequence[str], length: int) -> list[Instruction]:
+    loci = [locus for locus in load_preset("garnet").gate_loci["cz"] if set(locus) <= set(qubits)]
+    circuit = [Instruction("barrier", tuple(qubits))]
+    for _ in range(length):
+        kind = rng.choice(["prx", "prx", "flip", "u", "sx", "rz", "cz", "cz", "cz"])
+        qubit = str(rng.choice(qubits))
+        if kind == "prx":
+            circuit.append(prx(qubit, rng.uniform(-4, 4), rng.uniform(-4, 4)))
+        elif kind == "flip":  # anti-diagonal: the simulator keeps it pending as a flipped axis
+            circuit.append(prx(qubit, PI, rng.uniform(-4, 4)))
+        elif kind == "u":
+            theta, phi, lam = rng.uniform(-4, 4, size=3)
+            circuit.append(Instruction("u", (qubit,), {"theta": theta, "phi": phi, "lam": lam}))
+        elif kind == "rz":
+            circuit.append(Instruction("rz", (qubit,), {"angle": rng.uniform(-4, 4)}))
+        elif kind == "sx":
+            circuit.append(Instruction("sx", (qubit,)))
+        else:
+            circuit.append(Instruction("cz", loci[rng.integers(len(loci))]))
+    return circuit
+
+
+@pytest.mark.parametrize("size", [3, 12, 16])
+def test_state_vector_matches_dense_matrices(size: int) -> None:
+    # From 14 components on, the simulator moves the components it mixes to the axes with long runs.
+    rng = np.random.default_rng(size)
+    circuit = random_unitary_circuit(rng, load_preset("garnet").qubits[:size], 12 * size)
+    components, state = state_vector(circuit)
+    expected_components, expected = reference_state(circuit)
+    assert components == expected_components
+    np.testing.assert_allclose(state, expected, atol=1e-10)
+
+
+def test_a_scrambled_large_circuit_undone_reads_exactly_the_flipped_qubits() -> None:
+    qubits = load_preset("garnet").qubits[:16]
+    rng = np.random.default_rng(3)
+    scramble = [i for i in random_unitary_circuit(rng, qubits, 200) if i.name in ("prx", "cz", "barrier")]
+    undo = [
+        prx(i.locus[0], -i.args["angle"], i.args["phase"]) if i.name == "prx" else i
+        for i in reversed(scramble)
+    ]
+    flipped = ["QB3", "QB9", "QB14", "QB16"]
+    measured = ["QB16", "QB2", "QB9", "QB1", "QB14", "QB3"]  # not in layout or component order
+    circuit = [*scramble, *undo, *(prx(q, PI, 0.4) for q in flipped), measure(*measured)]
+    expected = [int(q in flipped) for q in measured]
+    assert run(circuit, shots=300)["m"] == [expected] * 300
+
+
+def test_mid_circuit_measurement_of_a_large_ghz_state() -> None:
+    chain = ["QB1", "QB2", "QB5", "QB6", "QB7", "QB12", "QB11", "QB10", "QB15", "QB16", "QB17"]
+    chain += ["QB18", "QB19", "QB20", "QB14", "QB13"]  # 16 qubits, a path in Garnet's lattice
+    circuit = [prx(chain[0], PI / 2, PI / 2)]
+    for control, target in itertools.pairwise(chain):
+        circuit += [
+            prx(target, PI / 2, PI / 2),
+            Instruction("cz", (control, target)),
+            prx(target, -PI / 2, PI / 2),
+        ]
+    circuit += [measure("QB7", key="mid"), *(prx(q, PI) for q in chain), measure(*chain)]
+    result = run(circuit, shots=2000)
+    mid = np.array(result["mid"])[:, 0]
+    assert within(mid.mean(), 0.5, 2000)
+    assert (np.array(result["m"]) == (1 - mid)[:, None]).all()
+
+
+def test_long_circuits_stay_exact_and_normalized() -> None:
+    # Every mixing gate leaves a factor ≤ 1 aside; after ~1000 of them it is folded back into the amplitudes.
+    cycle = [prx("QB1", PI / 2, 0.3), prx("QB2", PI / 2, 1.1), Instruction("cz", ("QB1", "QB2"))]
+    circuit = cycle * 1500
+    _, state = state_vector(circuit)
+    _, expected = reference_state(circuit)
+    np.testing.assert_allclose(state, expected, atol=1e-9)
+    assert np.linalg.norm(state) == pytest.approx(1.0)
+
+
 # --- reproducibility and limits -------------------------------------------------------------------------------
 
 
