@@ -44,6 +44,7 @@ class Sizes:
     polling_job_duration_ms: float
     polling_repeats: int
     memory_jobs: int
+    memory_max_poll_interval: float | None = None  # None: the client's default
 
 
 FULL = Sizes(
@@ -57,7 +58,7 @@ FULL = Sizes(
     latency_job_duration_ms=1500.0,
     polling_jobs_ahead=10,
     polling_job_duration_ms=1000.0,
-    polling_repeats=2,
+    polling_repeats=3,
     memory_jobs=10_000,
 )
 
@@ -66,7 +67,7 @@ QUICK = Sizes(
     submit_circuits=20,
     submit_instructions=50,
     facade_calls=300,
-    many_jobs=40,
+    many_jobs=20,
     herd_probe_submissions=0,
     latency_jobs=3,
     latency_job_duration_ms=500.0,
@@ -74,6 +75,7 @@ QUICK = Sizes(
     polling_job_duration_ms=200.0,
     polling_repeats=1,
     memory_jobs=300,
+    memory_max_poll_interval=0.5,  # every job polled within a second: a short smoke run
 )
 
 

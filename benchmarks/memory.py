@@ -38,7 +38,6 @@ NAME = "memory"
 TARGET_KIB = 10.0
 WARMUP_JOBS = 100
 SUBMISSIONS_AT_ONCE = 32
-CLIENT_OPTIONS: dict[str, object] = {}  # the defaults
 _CHILD_TIMEOUT_S = 900
 
 
@@ -87,10 +86,10 @@ async def _hold_in_flight(client: AsyncIQMClient, url: str, circuit: Circuit, jo
     return rss
 
 
-async def measure(url: str, jobs: int) -> dict[str, float]:
+async def measure(url: str, jobs: int, max_poll_interval: float | None = None) -> dict[str, float]:
     """RSS growth (KiB) of this process with ``jobs`` jobs in flight, at that moment and at its peak."""
     circuit = our_circuit(bell_specs())
-    async with our_client(url, **CLIENT_OPTIONS) as client:
+    async with our_client(url, max_poll_interval=max_poll_interval) as client:
         await client.get_dynamic_quantum_architecture()
         await _hold_in_flight(client, url, circuit, WARMUP_JOBS)
         gc.collect()
@@ -106,7 +105,20 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     jobs = sizes.memory_jobs
     with EmulatorProcess(workers=1, job_duration_ms=100_000) as emulator:
         child = subprocess.run(
-            [sys.executable, "-m", "benchmarks.memory", "--url", emulator.url, "--jobs", str(jobs)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.memory",
+                "--url",
+                emulator.url,
+                "--jobs",
+                str(jobs),
+                *(
+                    ["--max-poll-interval", str(sizes.memory_max_poll_interval)]
+                    if sizes.memory_max_poll_interval is not None
+                    else []
+                ),
+            ],
             capture_output=True,
             text=True,
             timeout=_CHILD_TIMEOUT_S,
@@ -138,8 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory")
     parser.add_argument("--url", required=True, help="emulator URL")
     parser.add_argument("--jobs", type=int, required=True, help="jobs to hold in flight")
+    parser.add_argument(
+        "--max-poll-interval", type=float, default=None, help="client setting (default: its own)"
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(anyio.run(measure, args.url, args.jobs)))
+    print(json.dumps(anyio.run(measure, args.url, args.jobs, args.max_poll_interval)))
     return 0
 
 
