@@ -44,10 +44,11 @@ from __future__ import annotations
 import bisect
 import cmath
 import gc
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +76,7 @@ _MIN_TRAJECTORIES = 4
 _MOVE_PHASE = cmath.exp(0.7j)
 _NEGLIGIBLE = 1e-12
 _TINY = 2.0**-500  # the global factor is moved into the amplitudes before it gets smaller (or 1/_TINY larger)
-_RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache and keep their layout
+_RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache: no layout changes, no queued passes
 
 _States = npt.NDArray[np.complex128]
 _Bits = npt.NDArray[np.uint8]
@@ -531,6 +532,129 @@ def _negate_quarter(states: _States, size: int, first: tuple[int, int], second: 
         np.multiply(quarter, -1.0, out=quarter)
 
 
+class _ShearOp(NamedTuple):
+    """``[[1, upper], [lower, 1]]`` on an axis."""
+
+    axis: int
+    upper: complex
+    lower: complex
+
+
+class _MaskOp(NamedTuple):
+    """Multiply by ``factor`` the amplitudes whose axes are at the given bits (a CZ sign, a damping)."""
+
+    where: tuple[tuple[int, int], ...]  # (axis, bit) pairs
+    factor: complex
+
+
+_DEEP_AXES = 4  # the innermost axes, moved only for a component needed now
+_PASS_AXES = 3  # shears on at most this many axes share one pass (a chunk is 2^3 pieces, 1 MiB)
+
+
+def _run_pass(
+    states: _States, size: int, ops: Sequence[_ShearOp | _MaskOp], scratch: tuple[_States, _States]
+) -> None:
+    """Apply shears on a few axes and diagonal masks, in order, in one pass over the amplitudes.
+
+    The amplitudes are cut into chunks of ``2^m`` pieces (``m`` shear axes, each with runs of at least
+    ``_MIN_RUN``): the pieces of a chunk differ only in the shear axes' bits and stay in the CPU cache while
+    every operation is applied to them, so the memory is read and written once instead of once per shear. A
+    mask acts on the pieces selected by its shear-axis bits, if the chunk's bits of its outer axes match, and
+    within each piece on the elements its inner axes select (one multiplication by a pattern). A factor on a
+    whole piece waits for the piece's next shear, which takes it into its coefficients (a sign turns an
+    addition into a subtraction: no extra work), or for the chunk's end.
+    """
+    axes = sorted({op.axis for op in ops if isinstance(op, _ShearOp)})
+    count = len(axes)
+    run = 1 << (size - 1 - axes[-1]) if axes else 1 << size
+    piece = min(run, _PIECE)
+    shape: list[int] = []
+    outer, previous = states.size >> size, -1
+    for axis in axes:
+        shape += [outer << (axis - previous - 1), 2]
+        outer, previous = 1, axis
+    shape += [outer * (run // piece), piece]
+    leading = list(range(0, 2 * count + 1, 2))
+    chunks = states.reshape(shape).transpose([*leading, *range(1, 2 * count, 2), 2 * count + 1])
+    strides = [stride // states.itemsize for stride in chunks.strides[: len(leading)]]
+    position = {axis: number for number, axis in enumerate(axes)}
+    combinations = list(itertools.product((0, 1), repeat=count))
+
+    def bit_of(number: int, axis_position: int) -> int:
+        return (number >> (count - 1 - axis_position)) & 1
+
+    plans: list[tuple[Any, ...]] = []
+    for op in ops:
+        if isinstance(op, _ShearOp):
+            where = position[op.axis]
+            pairs = [(z, z | 1 << (count - 1 - where)) for z in range(1 << count) if not bit_of(z, where)]
+            plans.append((True, pairs, op.upper, op.lower, np.complex128(op.upper), np.complex128(op.lower)))
+            continue
+        needed: dict[int, int] = {}
+        conditions: list[tuple[int, int]] = []  # on the chunk's offset: (shift, bit)
+        inner: npt.NDArray[np.bool_] | None = None
+        for axis, bit in op.where:
+            if axis in position:
+                needed[position[axis]] = bit
+            elif 1 << (size - 1 - axis) >= piece:
+                conditions.append((size - 1 - axis, bit))
+            else:
+                mask = (np.arange(piece) >> (size - 1 - axis)) & 1 == bit
+                inner = mask if inner is None else inner & mask
+        selected = [z for z in range(1 << count) if all(bit_of(z, w) == b for w, b in needed.items())]
+        pattern = None if inner is None else np.where(inner, op.factor, 1.0).astype(np.complex128)
+        plans.append((False, selected, conditions, pattern, op.factor))
+
+    first, second = scratch[0][:piece], scratch[1][:piece]
+    multiply, add, subtract = np.multiply, np.add, np.subtract
+
+    def combine(target: _States, factor: complex, term: _States) -> None:
+        """``target = factor * target + term``, in place."""
+        if factor == 1:
+            add(target, term, out=target)
+        elif factor == -1:
+            subtract(term, target, out=target)
+        else:
+            multiply(target, factor, out=target)
+            add(target, term, out=target)
+
+    row = (1 << size) - 1
+    for index in np.ndindex(*chunks.shape[: len(leading)]):
+        chunk = chunks[index]
+        pieces = [chunk[combination] for combination in combinations]
+        offset = sum(i * stride for i, stride in zip(index, strides, strict=True)) & row
+        factors: list[complex] = [1.0] * (1 << count)
+        for plan in plans:
+            if plan[0]:
+                _, pairs, upper, lower, upper_, lower_ = plan
+                for z, o in pairs:
+                    zero, one = pieces[z], pieces[o]
+                    zero_factor, one_factor = factors[z], factors[o]
+                    if zero_factor == 1 and one_factor == 1:
+                        multiply(one, upper_, out=first)
+                        multiply(zero, lower_, out=second)
+                        add(zero, first, out=zero)
+                        add(one, second, out=one)
+                        continue
+                    multiply(one, np.complex128(upper * one_factor), out=first)
+                    multiply(zero, np.complex128(lower * zero_factor), out=second)
+                    combine(zero, zero_factor, first)
+                    combine(one, one_factor, second)
+                    factors[z] = factors[o] = 1.0
+                continue
+            _, selected, conditions, pattern, factor = plan
+            if any((offset >> shift) & 1 != bit for shift, bit in conditions):
+                continue
+            for z in selected:
+                if pattern is None:
+                    factors[z] *= factor
+                else:
+                    multiply(pieces[z], pattern, out=pieces[z])
+        for z, factor in enumerate(factors):
+            if factor != 1:
+                multiply(pieces[z], factor, out=pieces[z])
+
+
 class _Run:
     """The ensemble of one chunk of shots and the operations on it.
 
@@ -548,11 +672,15 @@ class _Run:
       applied to the stored amplitudes (two multiplications and two additions per pair) and a diagonal or
       anti-diagonal rest that stays in the frame (CZ, relaxation and phase flips commute with it up to
       which stored half they touch);
-    * ``factor`` is a global factor (magnitude and phase) of all rows.
+    * ``factor`` is a global factor (magnitude and phase) of all rows;
+    * ``signs`` are CZs not yet applied: the next shear of one of their components takes them;
+    * on large states, shears and diagonal masks (CZ signs, relaxation) are queued in ``ops`` and applied in
+      one pass (``_run_pass``) when the queue's shears would span a fourth axis or when anything reads the
+      amplitudes (``states`` drains the queue).
 
-    The true state of each row is ``factor · (⊗_c frame[c]) · stored`` with the stored axes permuted. Every
-    frame matrix is unitary up to its magnitude, which ``factor`` carries, so weights and norms are those of
-    the stored amplitudes times ``|factor|²``.
+    The true state of each row is ``factor · (⊗_c frame[c]) · signs · stored`` with the stored axes permuted.
+    Every frame matrix is unitary up to its magnitude, which ``factor`` carries, and signs are ±1, so weights
+    and norms are those of the stored amplitudes times ``|factor|²``.
     """
 
     def __init__(
@@ -563,8 +691,10 @@ class _Run:
         self.shots = shots
         self.rng = rng
         self.noise = noise
-        self.states: _States = np.zeros((rows, 1 << self.size), dtype=np.complex128)
-        self.states[:, 0] = 1.0
+        self._states: _States = np.zeros((rows, 1 << self.size), dtype=np.complex128)
+        self._states[:, 0] = 1.0
+        self.ops: list[_ShearOp | _MaskOp] = []  # the queued pass, not yet applied to ``_states``
+        self.op_axes: set[int] = set()
         self.shot_row: _Indices = np.arange(shots, dtype=np.intp) % rows
         self.records: dict[str, _Bits] = {}
         self.feedback: dict[int, _Bits] = {}
@@ -599,8 +729,26 @@ class _Run:
     # --- structure ------------------------------------------------------------------------------------
 
     @property
+    def states(self) -> _States:
+        """The stored amplitudes, with the queued pass applied."""
+        if self.ops:
+            self.drain()
+        return self._states
+
+    @states.setter
+    def states(self, states: _States) -> None:
+        if self.ops:
+            self.drain()
+        self._states = states
+
+    def drain(self) -> None:
+        """Apply the queued pass."""
+        ops, self.ops, self.op_axes = self.ops, [], set()
+        _run_pass(self._states, self.size, ops, self.scratch)
+
+    @property
     def rows(self) -> int:
-        return int(self.states.shape[0])
+        return int(self._states.shape[0])
 
     def view(self, target: int) -> _States:
         """The stored states as (row, higher axes, the target's axis, lower axes)."""
@@ -677,23 +825,29 @@ class _Run:
             return
         if self.axis[target] >= self.good:
             self.relayout(target)
-        axis = self.axis[target]
-        absorbed = []
-        for bit, other, other_bit in self.take_signs(target):
-            if _absorbs(self.size, axis):
-                absorbed.append((bit, self.axis[other], other_bit))
-            else:
-                _negate_quarter(self.states, self.size, (axis, bit), (self.axis[other], other_bit))
         # frame = diag(f00, f11) @ [[1, f01/f00], [f10/f11, 1]] or antidiag(f01, f10) @ [[1, f11/f10], [f00/f01, 1]],
         # whichever keeps the shear's entries small (at most 1 for a unitary frame).
         if abs(f00 * f11) >= abs(f01 * f10):
-            _shear(self.states, self.size, axis, f01 / f00, f10 / f11, self.scratch, absorbed)
+            upper, lower, factor = f01 / f00, f10 / f11, f00
             self.frame[target] = (1.0, 0.0, 0.0, f11 / f00)
-            self.rescale(f00)
         else:
-            _shear(self.states, self.size, axis, f11 / f10, f00 / f01, self.scratch, absorbed)
+            upper, lower, factor = f11 / f10, f00 / f01, f01
             self.frame[target] = (0.0, 1.0, f10 / f01, 0.0)
-            self.rescale(f01)
+        axis = self.axis[target]
+        signs = [(bit, self.axis[other], other_bit) for bit, other, other_bit in self.take_signs(target)]
+        if self.good < self.size:  # a large state: queue the shear, to share a pass with the next ones
+            if axis not in self.op_axes and len(self.op_axes) == _PASS_AXES:
+                self.drain()
+            self.ops += [_MaskOp(((axis, bit), (other, other_bit)), -1.0) for bit, other, other_bit in signs]
+            self.ops.append(_ShearOp(axis, upper, lower))
+            self.op_axes.add(axis)
+        else:
+            if not _absorbs(self.size, axis):
+                for bit, other, other_bit in signs:
+                    _negate_quarter(self.states, self.size, (axis, bit), (other, other_bit))
+                signs = []
+            _shear(self.states, self.size, axis, upper, lower, self.scratch, signs)
+        self.rescale(factor)
 
     def take_signs(self, target: int) -> list[tuple[int, int, int]]:
         """Remove the pending CZs on ``target``: ``(target's stored bit, other component, its stored bit)``."""
@@ -750,9 +904,11 @@ class _Run:
     def relayout(self, needed: int) -> None:
         """Give the components to be mixed next (``needed`` first) the axes with long contiguous runs."""
         ranked = sorted(range(self.size), key=lambda c: -1 if c == needed else self.next_split(c))
-        wanted = ranked[: self.good]
-        incoming = [c for c in wanted if self.axis[c] >= self.good]
-        outgoing = [c for c in ranked[self.good :] if self.axis[c] < self.good]
+        # Moving several of the deepest axes makes the copy several times slower (short inner loops): only
+        # the needed component comes from there.
+        shallow = self.size - _DEEP_AXES
+        incoming = [c for c in ranked[: self.good] if self.good <= self.axis[c] < shallow or c == needed]
+        outgoing = [c for c in reversed(ranked) if self.axis[c] < self.good][: len(incoming)]
         new_axis = list(self.axis)
         for moving_in, moving_out in zip(incoming, outgoing, strict=True):
             new_axis[moving_in], new_axis[moving_out] = self.axis[moving_out], self.axis[moving_in]
@@ -911,8 +1067,11 @@ class _Run:
         self.materialize(target)
         gamma = relaxation.amplitude_damping
         if gamma > 0:
-            excited_bit = 1 ^ self.flipped(target)
-            _scale_half(self.states, self.size, self.axis[target], excited_bit, math.sqrt(1.0 - gamma))
+            excited = (self.axis[target], 1 ^ self.flipped(target))
+            if self.good < self.size:
+                self.ops.append(_MaskOp((excited,), math.sqrt(1.0 - gamma)))
+            else:
+                _scale_half(self.states, self.size, *excited, math.sqrt(1.0 - gamma))
             self.normalized = False
             self.floor *= 1.0 - gamma
             if (self.floor < self.threshold).any():

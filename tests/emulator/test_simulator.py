@@ -393,6 +393,18 @@ def test_delay_relaxes_with_t1_and_dephases_with_t2() -> None:
     assert within(1 - np.mean(ramsey["m"]), (1 + math.exp(-5 / 8)) / 2, shots)
 
 
+def test_relaxation_on_a_large_state_matches_t1_and_t2() -> None:
+    # From 14 components on, the damping is queued with the shears; the spectators must not matter.
+    noise = NoiseModel(t1={"QB1": 10e-6}, t2={"QB1": 8e-6}, gates={})
+    spectators = [prx(f"QB{q}", PI / 2, q) for q in range(2, 15)]
+    delay = Instruction("delay", ("QB1",), {"duration": 5e-6})
+    shots = 1200  # one trajectory per shot: 1200 states of 2^14 amplitudes
+    decayed = run([*spectators, prx("QB1", PI), delay, measure("QB1")], shots=shots, noise=noise)
+    assert within(np.mean(decayed["m"]), math.exp(-0.5), shots)
+    ramsey = [*spectators, prx("QB1", PI / 2), delay, prx("QB1", -PI / 2), measure("QB1")]
+    assert within(1 - np.mean(run(ramsey, shots=shots, noise=noise)["m"]), (1 + math.exp(-5 / 8)) / 2, shots)
+
+
 def _density_matrix_bell(noise: NoiseModel) -> dict[str, float]:
     """Exact outcome distribution of the noisy Bell circuit from an independent density-matrix calculation."""
     eye = np.eye(2)
