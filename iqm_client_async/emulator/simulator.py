@@ -410,72 +410,21 @@ def _buffers(scratch: tuple[_States, _States], shape: tuple[int, ...]) -> tuple[
     return scratch[0][:count].reshape(shape), scratch[1][:count].reshape(shape)
 
 
-def _absorbs(size: int, axis: int) -> bool:
-    """Whether ``_shear`` on ``axis`` can apply CZ signs within its pass (it cuts long runs into pieces)."""
-    return 1 << (size - axis - 1) >= _MIN_RUN
-
-
 def _shear(
-    states: _States,
-    size: int,
-    axis: int,
-    upper: complex,
-    lower: complex,
-    scratch: tuple[_States, _States],
-    signs: Sequence[tuple[int, int, int]] = (),
+    states: _States, size: int, axis: int, upper: complex, lower: complex, scratch: tuple[_States, _States]
 ) -> None:
-    """Apply ``[[1, upper], [lower, 1]]`` to ``axis`` in place: two multiplications and two additions.
-
-    ``signs`` are CZs to apply first, ``(bit, other axis, other bit)`` each: negate the amplitudes with
-    ``axis`` at ``bit`` and ``other axis`` at ``other bit``; they need ``_absorbs(size, axis)``. Within a
-    piece the other bit is either constant (the sign goes into the coefficients, and an addition becomes
-    a subtraction: free) or alternates (a strided negation of the piece while it is in the cache).
-    """
+    """Apply ``[[1, upper], [lower, 1]]`` to ``axis`` in place: two multiplications and two additions."""
     pairs, shape = _pairs(states, size, axis)
     first, second = _buffers(scratch, shape)
-    multiply, add, subtract = np.multiply, np.add, np.subtract
-    negated = [[False, False] for _ in pairs]
-    patterns: list[_States | None] = [None, None]  # signs alternating within every piece, per half
-    if signs:
-        per_block = (1 << (size - axis - 1)) // shape[0]
-        for bit, other, other_bit in signs:
-            other_run = 1 << (size - other - 1)
-            if other > axis and other_run < shape[0]:
-                pattern = patterns[bit]
-                if pattern is None:
-                    pattern = patterns[bit] = np.ones(shape[0], dtype=np.complex128)
-                pattern.reshape(-1, 2, other_run)[:, other_bit] *= -1
-                continue
-            for number, flags in enumerate(negated):
-                block, piece = divmod(number, per_block)
-                if other < axis:
-                    flag = (block >> (axis - 1 - other)) & 1 == other_bit
-                else:
-                    flag = ((piece * shape[0]) // other_run) & 1 == other_bit
-                flags[bit] ^= flag
-    coefficients = {
-        (s0, s1): (np.complex128(-upper if s1 else upper), np.complex128(-lower if s0 else lower))
-        for s0 in (False, True)
-        for s1 in (False, True)
-    }
-    for (zero, one), (zero_negated, one_negated) in zip(pairs, negated, strict=True):
+    upper_, lower_ = np.complex128(upper), np.complex128(lower)
+    multiply, add = np.multiply, np.add
+    for zero, one in pairs:
         if zero.shape[0] != first.shape[0]:
             first, second = first[: zero.shape[0]], second[: zero.shape[0]]
-        if patterns[0] is not None:
-            multiply(zero, patterns[0], out=zero)
-        if patterns[1] is not None:
-            multiply(one, patterns[1], out=one)
-        upper_, lower_ = coefficients[zero_negated, one_negated]
         multiply(one, upper_, out=first)
         multiply(zero, lower_, out=second)
-        if zero_negated:
-            subtract(first, zero, out=zero)
-        else:
-            add(zero, first, out=zero)
-        if one_negated:
-            subtract(second, one, out=one)
-        else:
-            add(one, second, out=one)
+        add(zero, first, out=zero)
+        add(one, second, out=one)
 
 
 def _transform(
@@ -618,13 +567,25 @@ def _run_pass(
             multiply(target, factor, out=target)
             add(target, term, out=target)
 
-    row = (1 << size) - 1
-    for index in np.ndindex(*chunks.shape[: len(leading)]):
+    # Each chunk's offset within its row, and for each mask whether the chunk's outer bits select it.
+    lead_shape = chunks.shape[: len(leading)]
+    offsets = np.zeros(lead_shape, dtype=np.int64)
+    for dimension, (length, stride) in enumerate(zip(lead_shape, strides, strict=True)):
+        offsets += (np.arange(length, dtype=np.int64) * stride).reshape(
+            (1,) * dimension + (length,) + (1,) * (len(lead_shape) - dimension - 1)
+        )
+    offsets = offsets.reshape(-1) & ((1 << size) - 1)
+    active = [
+        None
+        if plan[0] or not plan[2]
+        else np.logical_and.reduce([(offsets >> shift) & 1 == bit for shift, bit in plan[2]]).tolist()
+        for plan in plans
+    ]
+    for number, index in enumerate(itertools.product(*map(range, lead_shape))):
         chunk = chunks[index]
         pieces = [chunk[combination] for combination in combinations]
-        offset = sum(i * stride for i, stride in zip(index, strides, strict=True)) & row
         factors: list[complex] = [1.0] * (1 << count)
-        for plan in plans:
+        for plan, selects in zip(plans, active, strict=True):
             if plan[0]:
                 _, pairs, upper, lower, upper_, lower_ = plan
                 for z, o in pairs:
@@ -642,9 +603,9 @@ def _run_pass(
                     combine(one, one_factor, second)
                     factors[z] = factors[o] = 1.0
                 continue
-            _, selected, conditions, pattern, factor = plan
-            if any((offset >> shift) & 1 != bit for shift, bit in conditions):
+            if selects is not None and not selects[number]:
                 continue
+            _, selected, _, pattern, factor = plan
             for z in selected:
                 if pattern is None:
                     factors[z] *= factor
@@ -744,6 +705,12 @@ class _Run:
     def drain(self) -> None:
         """Apply the queued pass."""
         ops, self.ops, self.op_axes = self.ops, [], set()
+        if ops and all(isinstance(op, _MaskOp) and len(op.where) == 1 for op in ops):
+            # Nothing to share the cache with: the direct kernel has far fewer, larger pieces.
+            for op in ops:
+                assert isinstance(op, _MaskOp)
+                _scale_half(self._states, self.size, *op.where[0], op.factor)
+            return
         _run_pass(self._states, self.size, ops, self.scratch)
 
     @property
@@ -775,11 +742,13 @@ class _Run:
         weight: _Reals = np.einsum("rab,rab->r", parts, parts) * abs(self.factor) ** 2
         return weight
 
-    def norms(self) -> _Reals:
-        """Squared norm of every row."""
+    def norms(self, rows: _Indices | None = None) -> _Reals:
+        """Squared norm of every row (or of the given rows)."""
         if self.normalized:
-            return np.ones(self.rows)
+            return np.ones(self.rows if rows is None else rows.size)
         flat = self.states.view(np.float64)
+        if rows is not None and rows.size < self.rows:
+            flat = flat[rows]
         norms: _Reals = np.einsum("ri,ri->r", flat, flat) * abs(self.factor) ** 2
         return norms
 
@@ -841,12 +810,10 @@ class _Run:
             self.ops += [_MaskOp(((axis, bit), (other, other_bit)), -1.0) for bit, other, other_bit in signs]
             self.ops.append(_ShearOp(axis, upper, lower))
             self.op_axes.add(axis)
-        else:
-            if not _absorbs(self.size, axis):
-                for bit, other, other_bit in signs:
-                    _negate_quarter(self.states, self.size, (axis, bit), (other, other_bit))
-                signs = []
-            _shear(self.states, self.size, axis, upper, lower, self.scratch, signs)
+        else:  # a small state, in the CPU cache anyway
+            for bit, other, other_bit in signs:
+                _negate_quarter(self.states, self.size, (axis, bit), (other, other_bit))
+            _shear(self.states, self.size, axis, upper, lower, self.scratch)
         self.rescale(factor)
 
     def take_signs(self, target: int) -> list[tuple[int, int, int]]:
@@ -1074,9 +1041,12 @@ class _Run:
                 _scale_half(self.states, self.size, *excited, math.sqrt(1.0 - gamma))
             self.normalized = False
             self.floor *= 1.0 - gamma
-            if (self.floor < self.threshold).any():
-                self.floor = self.norms()
-                jumped = np.flatnonzero(self.floor < self.threshold)
+            # A row jumps at the first step where its norm is below its threshold; the exact norm is needed
+            # only for the rows whose lower bound has fallen below it.
+            candidates = np.flatnonzero(self.floor < self.threshold)
+            if candidates.size:
+                self.floor[candidates] = self.norms(candidates)
+                jumped = candidates[self.floor[candidates] < self.threshold[candidates]]
                 if jumped.size:
                     self.decay(jumped, target)
         flipped = np.flatnonzero(self.rng.random(self.rows) < relaxation.phase_flip)
