@@ -19,10 +19,6 @@ from ._common import GARNET, InstructionSpec, build_circuits
 QUANTUM_COMPUTER = GARNET.name
 JOBS_PATH = f"/api/v1/jobs/{QUANTUM_COMPUTER}/circuit"
 
-# Our client with its rate limit lifted: the default of 1000 requests/s is a courtesy to a shared production
-# server and would make a 1000-job burst a test of the limit. At most 32 requests in flight, as by default.
-THROUGHPUT_OPTIONS: dict[str, Any] = {"requests_per_second": 1e6}
-
 
 def our_circuit(spec: list[InstructionSpec]) -> Circuit:
     """One circuit of our client from an instruction spec."""

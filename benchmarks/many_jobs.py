@@ -11,9 +11,8 @@ result download): 260 ms, whatever N is.
 Measured, from the first submission to the last result in hand (client start-up excluded: the quantum
 computer and the architecture are fetched before the clock starts):
 
-* ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``; with the defaults
-  (1000 requests/s, 32 requests in flight, 16 submissions at a time; the headline), and with the rate
-  limit lifted (``THROUGHPUT_OPTIONS``);
+* ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``, default settings
+  (32 requests in flight, 16 submissions at a time, no rate limit);
 * an oracle: plain httpx (32 connections, like our client), no validation, models or retries, every job
   submitted at once, first status request exactly one job duration after its submission: the same
   requests as ours with no client logic at all (it hands all its requests to httpx's pool at once,
@@ -43,7 +42,6 @@ from iqm_client_async._pool import use_linear_assignment
 from ._clients import (
     JOBS_PATH,
     QUANTUM_COMPUTER,
-    THROUGHPUT_OPTIONS,
     our_circuit,
     our_client,
     quiet_stderr,
@@ -216,7 +214,6 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             return completed
 
         default = _measure(emulator, lambda: ours({}, 16, "default"))
-        tuned = _measure(emulator, lambda: ours(THROUGHPUT_OPTIONS, jobs, "tuned"))
         oracle = _measure(emulator, lambda: anyio.run(_oracle, emulator.url, jobs))
         httpx_cpu = anyio.run(_httpx_cpu_per_request, emulator.url, default.requests)
         reference_run = (
@@ -278,13 +275,6 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             unit="x",
             target="<= 1.5x",
             met=wall / floor <= TARGET_OF_IDEAL,
-        ),
-        Measurement(
-            NAME,
-            "  ours with the rate limit lifted, wall time",
-            ours_wall["tuned"],
-            unit="s",
-            note=f"{_describe(tuned, jobs)}, longest queue wait {queue_wait['tuned'] * 1e3:.0f} ms",
         ),
         Measurement(
             NAME,

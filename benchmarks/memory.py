@@ -8,10 +8,9 @@ measured earlier in the benchmark run inflates its resident set. The child warms
 (``wait_for_completion``), and waits until every one has been submitted and polled at least once (the
 emulator's ``status_requests`` counter). It reports its RSS at that moment and its peak RSS, both minus
 the baseline, per job. The tasks are cancelled at the end; the emulator process is stopped with the jobs
-still queued. (Plain tasks, not ``client.batch()``: the batch recomputes its progress over all its jobs on
-every status update, which makes 10,000 jobs CPU-bound; see the README.) The client runs with its default
-settings: its poller spreads the polls of the waiting jobs so that together they stay under a tenth of the
-request budget (100 requests/s by default), so 10,000 deep-queued jobs are each polled every ~100 s.
+still queued. (Plain tasks, the way a service awaits jobs of its own.) The client runs with its default
+settings: its poller spreads the polls of the waiting jobs so that together they stay under 100 requests/s,
+so 10,000 deep-queued jobs are each polled every ~100 s.
 
 Target: at most 10 KiB per job in flight.
 """

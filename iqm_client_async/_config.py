@@ -6,6 +6,7 @@ This is the only module that reads environment variables. Nothing here touches t
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import platform
 from collections.abc import Mapping
@@ -22,7 +23,9 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_POLL_INTERVAL = 5.0
 DEFAULT_ARCHITECTURE_TTL = 60.0
 DEFAULT_MAX_CONCURRENT_REQUESTS = 32
-DEFAULT_REQUESTS_PER_SECOND = 1000.0
+DEFAULT_REQUESTS_PER_SECOND = (
+    math.inf
+)  # no pacing: max_concurrent_requests and 429 / Retry-After bound the load
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
 

@@ -43,6 +43,8 @@ from .validation import validate_circuits_dynamic, validate_circuits_static
 
 __all__ = ["AsyncIQMClient"]
 
+MAX_POLLS_PER_SECOND = 100.0  # the slowest polls of all waiting jobs together, at most
+
 logger = logging.getLogger("iqm_client_async")
 
 T = TypeVar("T")
@@ -95,7 +97,8 @@ class AsyncIQMClient:
         architecture_ttl: how long the dynamic architecture of the default calibration set is reused
             (seconds, default 60; 0 refetches it for every submission like the reference).
         max_concurrent_requests: requests in flight at once (and connection pool size), default 32.
-        requests_per_second: client-wide request rate limit, default 1000 (a 429 or Retry-After also pauses the client).
+        requests_per_second: client-wide request rate limit, default none (requests in flight are capped;
+            a 429 or Retry-After pauses the whole client).
         idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: ask its
             ``/about`` once, only after an ambiguous submission failure).
 
@@ -145,8 +148,8 @@ class AsyncIQMClient:
         self._poller = JobPoller(
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
-            # the slowest polls of many waiting jobs add up to at most a tenth of the request budget
-            max_polls_per_second=self._settings.requests_per_second / 10,
+            # the slowest polls of many waiting jobs add up to at most 100 per second (or a tenth of the rate)
+            max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
         )
         self._pid = os.getpid()
 
