@@ -11,9 +11,8 @@ No client library is measured here; the reference plays no part.
    (``--workers 1 --job-duration-ms 0``), from sending the submission to receiving a status response that
    says ``completed`` (polled every 10 ms). The note gives the job's timeline (created → completed, and the
    execution span inside it) and the time to download the results. Target (the issue): under 1 s.
-   Both are timed again with ``OPENBLAS_NUM_THREADS=1`` in the child's and the emulator's environment (a
-   what-if, no target): numpy's OpenBLAS uses every CPU for the simulator's matrix products by default,
-   which on this shared 2-vCPU machine makes ``simulate()`` several times slower than one thread.
+   (The simulator applies gates element-wise, without BLAS, so the time does not depend on how many
+   threads numpy's OpenBLAS would start.)
 2. **Status requests while jobs run.** An emulator process with ``--workers 1 --job-duration-ms 100``
    and a queue of Bell jobs long enough to keep one running (and the queue moving, so the waiting jobs'
    positions change) for the whole measurement. From this process, plain httpx over 4 keep-alive
@@ -75,7 +74,6 @@ SLOT_JOBS_PER_REPEAT = 100
 HUGE_WORKERS = 100_000
 SLOT_TARGET_RATIO = 1.5
 JSON_HEADERS = {"Content-Type": "application/json"}
-ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1"}
 _CHILD_TIMEOUT_S = 600.0
 
 
@@ -261,13 +259,10 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     runs = max(1, sizes.repeats)
     body = simulation_body()
     direct = _simulate_in_child(runs, {})
-    direct_one_thread = _simulate_in_child(runs, ONE_BLAS_THREAD)
     slot_jobs = SLOT_JOBS_PER_REPEAT * runs
     with EmulatorProcess(workers=1, job_duration_ms=0) as emulator:
         as_job = [_job_end_to_end(emulator.url, body) for _ in range(runs)]
         one_slot = cpu_per_job(emulator, slot_jobs)
-    with _environment(ONE_BLAS_THREAD), EmulatorProcess(workers=1, job_duration_ms=0) as emulator:
-        as_job_one_thread = [_job_end_to_end(emulator.url, body) for _ in range(runs)]
     with EmulatorProcess(workers=HUGE_WORKERS, job_duration_ms=0) as emulator:
         huge = cpu_per_job(emulator, slot_jobs)
     per_wall, per_cpu, share, seen = _status_load(runs)
@@ -275,7 +270,6 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     circuit = f"{SIM_QUBITS} qubits, {SIM_GATES} gates + {SIM_QUBITS} measurements, {SIM_SHOTS:,} shots"
     job_wall = median([wall for wall, _, _, _ in as_job])
     status_per_cpu = median(per_cpu)
-    what_if = "what-if, OPENBLAS_NUM_THREADS=1"
     return [
         Measurement(
             NAME,
@@ -294,21 +288,6 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             target=f"< {SIM_TARGET_S:g} s",
             met=job_wall < SIM_TARGET_S,
             note=_job_note(as_job),
-        ),
-        Measurement(
-            NAME,
-            "  simulate() with one BLAS thread",
-            median(direct_one_thread),
-            unit="s",
-            note=f"{what_if}; median of {runs}, range "
-            f"{min(direct_one_thread):.2f}-{max(direct_one_thread):.2f} s",
-        ),
-        Measurement(
-            NAME,
-            "  as a job with one BLAS thread",
-            median([wall for wall, _, _, _ in as_job_one_thread]),
-            unit="s",
-            note=f"{what_if} for the emulator process; {_job_note(as_job_one_thread)}",
         ),
         Measurement(
             NAME,
