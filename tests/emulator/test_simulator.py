@@ -166,8 +166,8 @@ def test_bell_pair_is_perfectly_correlated() -> None:
     assert within(observed["00"] / shots, 0.5, shots)
 
 
-def test_ghz_on_garnet_has_only_all_zeros_and_all_ones() -> None:
-    chain = ["QB1", "QB2", "QB5", "QB6", "QB7", "QB12"]  # a path in Garnet's lattice
+def ghz(chain: list[str]) -> list[Instruction]:
+    """A GHZ state along ``chain`` (neighbours in the lattice): H, then CZ-conjugated flips."""
     circuit = [prx(chain[0], PI / 2, PI / 2)]
     for control, target in itertools.pairwise(chain):
         circuit += [
@@ -175,6 +175,12 @@ def test_ghz_on_garnet_has_only_all_zeros_and_all_ones() -> None:
             Instruction("cz", (control, target)),
             prx(target, -PI / 2, PI / 2),
         ]
+    return circuit
+
+
+def test_ghz_on_garnet_has_only_all_zeros_and_all_ones() -> None:
+    chain = ["QB1", "QB2", "QB5", "QB6", "QB7", "QB12"]  # a path in Garnet's lattice
+    circuit = ghz(chain)
     shots = 3000
     observed = counts(run([*circuit, measure(*chain)], shots=shots)["m"])
     assert set(observed) == {"000000", "111111"}
@@ -599,13 +605,7 @@ def test_a_scrambled_large_circuit_undone_reads_exactly_the_flipped_qubits() -> 
 def test_mid_circuit_measurement_of_a_large_ghz_state() -> None:
     chain = ["QB1", "QB2", "QB5", "QB6", "QB7", "QB12", "QB11", "QB10", "QB15", "QB16", "QB17"]
     chain += ["QB18", "QB19", "QB20", "QB14", "QB13"]  # 16 qubits, a path in Garnet's lattice
-    circuit = [prx(chain[0], PI / 2, PI / 2)]
-    for control, target in itertools.pairwise(chain):
-        circuit += [
-            prx(target, PI / 2, PI / 2),
-            Instruction("cz", (control, target)),
-            prx(target, -PI / 2, PI / 2),
-        ]
+    circuit = ghz(chain)
     circuit += [measure("QB7", key="mid"), *(prx(q, PI) for q in chain), measure(*chain)]
     result = run(circuit, shots=2000)
     mid = np.array(result["mid"])[:, 0]
