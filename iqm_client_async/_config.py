@@ -23,9 +23,8 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_POLL_INTERVAL = 5.0
 DEFAULT_ARCHITECTURE_TTL = 60.0
 DEFAULT_MAX_CONCURRENT_REQUESTS = 32
-DEFAULT_REQUESTS_PER_SECOND = (
-    math.inf
-)  # no pacing: max_concurrent_requests and 429 / Retry-After bound the load
+# No pacing by default: max_concurrent_requests and 429 / Retry-After already bound the load.
+DEFAULT_REQUESTS_PER_SECOND = math.inf
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
 

@@ -186,7 +186,8 @@ class PollPlanner:
             self._service_time = 1 / rate
             if position:
                 return 0.9 * position / rate
-            return 0.5 / rate + (self._duration_hint() or 0.0)
+            typical = self._stats.typical()
+            return 0.5 / rate + (typical if typical is not None else self._service_time)
         typical = self._stats.typical()
         if typical is not None:
             return 0.9 * position * typical if position else max(typical / 2, self._min)

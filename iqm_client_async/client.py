@@ -43,7 +43,7 @@ from .validation import validate_circuits_dynamic, validate_circuits_static
 
 __all__ = ["AsyncIQMClient"]
 
-MAX_POLLS_PER_SECOND = 100.0  # the slowest polls of all waiting jobs together, at most
+MAX_POLLS_PER_SECOND = 100.0  # the slowest polls of all waiting jobs together (or a tenth of the rate limit)
 
 logger = logging.getLogger("iqm_client_async")
 
@@ -148,7 +148,6 @@ class AsyncIQMClient:
         self._poller = JobPoller(
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
-            # the slowest polls of many waiting jobs add up to at most 100 per second (or a tenth of the rate)
             max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
         )
         self._pid = os.getpid()
