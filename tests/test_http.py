@@ -362,3 +362,84 @@ async def test_a_cancelled_waiter_neither_leaks_nor_keeps_a_slot() -> None:
     assert slots.in_use == 0
     with anyio.fail_after(1):
         await client.request("GET", "/x", background=True)
+
+
+def _with_root(root_url: str) -> HTTPClient:
+    settings = resolve_settings(
+        root_url,
+        quantum_computer=None,
+        token=None,
+        tokens_file=None,
+        client_signature=None,
+        timeout=5.0,
+        max_retries=0,
+        environ={},
+    )
+    return HTTPClient(settings, transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+
+
+@pytest.mark.parametrize(
+    "root_url", ["https://iqm.example.com", "https://iqm.example.com/station/", "http://127.0.0.1:8000"]
+)
+@pytest.mark.parametrize(
+    ("method", "path", "params", "content", "headers"),
+    [
+        ("GET", "/api/v1/jobs/0b0a5f5c-8c1b-4a4e-9c55-1e2a3b4c5d6e", None, None, None),
+        (
+            "GET",
+            "/api/v1/quantum-computers/garnet/artifacts/channel-properties",
+            None,
+            None,
+            {"Accept": "application/protobuf"},
+        ),
+        (
+            "POST",
+            "/api/v1/jobs/garnet/circuit",
+            {"use_timeslot": "false"},
+            b'{"circuits": []}',
+            {"Content-Type": "application/json", "Idempotency-Key": "k-1"},
+        ),
+        ("POST", "/api/v1/jobs/x y/cancel", None, None, None),
+        ("DELETE", "/api/v1/jobs/1?kept=1", {"more": "a b&c"}, None, None),
+    ],
+)
+def test_requests_are_the_ones_httpx_would_build(
+    root_url: str,
+    method: str,
+    path: str,
+    params: dict[str, str] | None,
+    content: bytes | None,
+    headers: dict[str, str] | None,
+) -> None:
+    client = _with_root(root_url)
+    ours = client._build_request(method, path, params, content, headers)
+    theirs = client._client.build_request(method, path, params=params, content=content, headers=headers)
+    assert (ours.method, ours.url, ours.headers.raw, ours.content, ours.extensions) == (
+        theirs.method,
+        theirs.url,
+        theirs.headers.raw,
+        theirs.content,
+        theirs.extensions,
+    )
+
+
+def test_cookies_set_by_the_server_are_sent_back() -> None:
+    client = _with_root("https://iqm.example.com")
+    client._client.cookies.set("route", "node-2", domain="iqm.example.com")
+    request = client._build_request("GET", "/api/v1/jobs/1", None, None, None)
+    assert request.headers["Cookie"] == "route=node-2"
+
+
+@pytest.mark.asyncio
+async def test_retries_are_numbered_and_logged_from_the_first_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="iqm_client_async")
+    handler, seen = counting([httpx.Response(503), httpx.Response(503), httpx.Response(200)])
+    assert (await make_client(handler, retries=2).request("GET", "/x")).status_code == 200
+    retries = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Retrying")]
+    assert len(seen) == 3
+    assert [("attempt 1," in message, "attempt 2," in message) for message in retries] == [
+        (True, False),
+        (False, True),
+    ]
