@@ -37,6 +37,7 @@ class Sizes:
     submit_instructions: int
     facade_calls: int
     many_jobs: int
+    many_jobs_repeats: int
     herd_probe_submissions: int
     latency_jobs: int
     latency_job_duration_ms: float
@@ -53,6 +54,7 @@ FULL = Sizes(
     submit_instructions=250,
     facade_calls=5000,
     many_jobs=1000,
+    many_jobs_repeats=3,
     herd_probe_submissions=10,
     latency_jobs=20,
     latency_job_duration_ms=1500.0,
@@ -68,6 +70,7 @@ QUICK = Sizes(
     submit_instructions=50,
     facade_calls=300,
     many_jobs=20,
+    many_jobs_repeats=1,
     herd_probe_submissions=0,
     latency_jobs=3,
     latency_job_duration_ms=500.0,

@@ -13,25 +13,28 @@ computer and the architecture are fetched before the clock starts):
 
 * ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``, default settings
   (32 requests in flight, 16 submissions at a time, no rate limit);
-* an oracle: plain httpx (32 connections, like our client), no validation, models or retries, every job
-  submitted at once, first status request exactly one job duration after its submission: the same
-  requests as ours with no client logic at all (it hands all its requests to httpx's pool at once,
-  where ours queues them in its own request budget);
+* the client-bound floor: plain httpx with our connection pool and 32 requests in flight, like our
+  client, no validation, models or retries, first status request exactly one job duration after its
+  submission. It sends the same three requests per job as ours with no client logic at all, so it is
+  the fastest any client built on httpx gets on this machine, and reference / floor is the largest
+  speed-up over the reference such a client can show here;
+* the same plain httpx with httpx's stock pool and every request handed to it at once (what a naive
+  asyncio user would write);
 * the reference iqm-client 35.0.3 from a pool of 32 threads, each thread: ``submit_circuits``,
   ``wait_for_completion``, ``result`` (it polls every second).
 
-The emulator's request counters and CPU time are read around each run. Both floors are measured in the
-same run: the emulator's (its CPU for our requests, on one event loop) and the client's (httpx alone,
-with the same connection pool and 32 requests in flight, GETting a job's status: its CPU per request
-times our requests). Our wall time is compared with the larger of the two.
+The emulator's request counters and CPU time are read around each run. The emulator-bound floor is its
+CPU for our requests (on its one event loop) plus one job duration.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -56,9 +59,12 @@ JOB_DURATION_MS = 200.0
 WORKERS = 100_000
 RUN_WORKERS = 128
 REFERENCE_THREADS = 32
+IN_FLIGHT = 32  # our client's default max_concurrent_requests
 IDEAL_S = (JOB_DURATION_MS + 3 * LATENCY_MS) / 1000
 TARGET_OF_IDEAL = 1.5
 TARGET_SPEEDUP = 10.0
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,27 +125,35 @@ async def _ours(url: str, jobs: int) -> tuple[float, int, float]:
         return time.perf_counter() - started, completed, longest_wait
 
 
-async def _oracle(url: str, jobs: int) -> int:
+async def _plain_httpx(url: str, jobs: int, *, our_pool: bool) -> int:
+    """Plain httpx, perfect polling: with our pool and 32 in flight, or the stock pool and no limit."""
     body = run_request_body(bell_specs())
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    if our_pool:
+        use_linear_assignment(transport)
+    in_flight = anyio.CapacityLimiter(IN_FLIGHT if our_pool else jobs)
     completed = 0
 
     async def one(http: httpx.AsyncClient) -> None:
         nonlocal completed
-        submitted = (
-            await http.post(JOBS_PATH, content=body, headers={"Content-Type": "application/json"})
-        ).json()
+        async with in_flight:
+            submitted = (
+                await http.post(JOBS_PATH, content=body, headers={"Content-Type": "application/json"})
+            ).json()
         await anyio.sleep(JOB_DURATION_MS / 1000)
         while True:
-            status = (await http.get(f"/api/v1/jobs/{submitted['id']}")).json()["status"]
+            async with in_flight:
+                status = (await http.get(f"/api/v1/jobs/{submitted['id']}")).json()["status"]
             if status == "completed":
                 break
             await anyio.sleep(LATENCY_MS / 1000)
-        response = await http.get(f"/api/v1/jobs/{submitted['id']}/artifacts/measurements")
+        async with in_flight:
+            response = await http.get(f"/api/v1/jobs/{submitted['id']}/artifacts/measurements")
         completed += response.status_code == 200
 
     async with (
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as http,
+        httpx.AsyncClient(base_url=url, transport=transport, timeout=120) as http,
         anyio.create_task_group() as tg,
     ):
         for _ in range(jobs):
@@ -160,26 +174,6 @@ def _reference(reference: Any, url: str, jobs: int) -> int:
         return sum(pool.map(one, range(jobs)))
 
 
-async def _httpx_cpu_per_request(url: str, requests: int) -> float:
-    """Client CPU seconds per request of plain httpx (our pool, 32 in flight) GETting a job's status."""
-    job_id = (await anyio.to_thread.run_sync(submit_raw_blocking, url, run_request_body(bell_specs()), 1))[0]
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    use_linear_assignment(transport)
-    in_flight = anyio.CapacityLimiter(32)
-
-    async def one(http: httpx.AsyncClient) -> None:
-        async with in_flight:
-            (await http.get(f"/api/v1/jobs/{job_id}")).raise_for_status()
-
-    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=120) as http:
-        started = time.process_time()
-        async with anyio.create_task_group() as tg:
-            for _ in range(requests):
-                tg.start_soon(one, http)
-        return (time.process_time() - started) / requests
-
-
 def _emulator_cpu_per_submission(workers: int, submissions: int) -> float:
     """Seconds of emulator CPU per job submission (sequential, no latency) with this many execution slots."""
     body = run_request_body(bell_specs())
@@ -190,6 +184,29 @@ def _emulator_cpu_per_submission(workers: int, submissions: int) -> float:
         return (emulator.cpu_seconds() - started) / submissions
 
 
+def _run_ours(emulator: EmulatorProcess, jobs: int) -> tuple[Run, float]:
+    """Our run, timed from the first submission (client start-up excluded), and its longest queue wait."""
+    inner: list[tuple[float, int, float]] = []
+
+    def work() -> int:
+        inner.append(anyio.run(_ours, emulator.url, jobs))
+        return inner[0][1]
+
+    measured = _measure(emulator, work)
+    wall, _, longest_wait = inner[0]
+    return replace(measured, wall_s=wall), longest_wait
+
+
+def _median(runs: list[_T], *, key: Callable[[_T], float]) -> _T:
+    """The middle run by ``key`` (the lower middle for an even count)."""
+    return sorted(runs, key=key)[(len(runs) - 1) // 2]
+
+
+def _range(values: Iterable[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f}–{ordered[-1]:.2f} s"
+
+
 def _describe(run: Run, jobs: int) -> str:
     return (
         f"{run.completed}/{jobs} ok, {run.requests / jobs:.1f} requests/job, "
@@ -198,19 +215,23 @@ def _describe(run: Run, jobs: int) -> str:
 
 
 def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
-    """Wall time of N jobs for our client, the oracle and the reference, and the two floors."""
+    """Wall time of N jobs for our client, plain httpx and the reference, and the emulator's floor."""
     jobs = sizes.many_jobs
     reference = load_reference() if with_reference else None
     with EmulatorProcess(latency_ms=LATENCY_MS, workers=WORKERS, job_duration_ms=JOB_DURATION_MS) as emulator:
-        ours: list[tuple[float, int, float]] = []
-
-        def run_ours() -> int:
-            ours.append(anyio.run(_ours, emulator.url, jobs))
-            return ours[0][1]
-
-        default = _measure(emulator, run_ours)
-        oracle = _measure(emulator, lambda: anyio.run(_oracle, emulator.url, jobs))
-        httpx_cpu = anyio.run(_httpx_cpu_per_request, emulator.url, default.requests)
+        ours: list[tuple[Run, float]] = []
+        floors: list[Run] = []
+        # Ours and the floor take turns, so that both see the same moments of a shared machine.
+        for _ in range(sizes.many_jobs_repeats):
+            ours.append(_run_ours(emulator, jobs))
+            floors.append(
+                _measure(
+                    emulator, lambda: anyio.run(partial(_plain_httpx, our_pool=True), emulator.url, jobs)
+                )
+            )
+        naive = _measure(
+            emulator, lambda: anyio.run(partial(_plain_httpx, our_pool=False), emulator.url, jobs)
+        )
         reference_run = (
             _measure(emulator, lambda: _reference(reference, emulator.url, jobs))
             if reference is not None
@@ -225,11 +246,15 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         if probe
     }
 
-    wall, _, longest_wait = ours[0]
+    default, longest_wait = _median(ours, key=lambda run: run[0].wall_s)
+    floor = _median(floors, key=lambda run: run.wall_s)
+    wall = default.wall_s
+    spread = (
+        f"median of {len(ours)}: ours {_range(run.wall_s for run, _ in ours)}, "
+        f"floor {_range(run.wall_s for run in floors)}"
+    )
     of_ideal = wall / IDEAL_S
     emulator_floor = default.emulator_cpu_s + JOB_DURATION_MS / 1000
-    client_floor = httpx_cpu * default.requests + JOB_DURATION_MS / 1000
-    floor = max(emulator_floor, client_floor)
     results = [
         Measurement(
             NAME,
@@ -239,7 +264,7 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
             unit="s",
             target=f">= {TARGET_SPEEDUP:g}x faster than the reference",
             met=None if reference_run is None else reference_run.wall_s / wall >= TARGET_SPEEDUP,
-            note=f"{_describe(default, jobs)}, longest queue wait {longest_wait * 1e3:.0f} ms",
+            note=f"{_describe(default, jobs)}, longest queue wait {longest_wait * 1e3:.0f} ms; {spread}",
         ),
         Measurement(
             NAME,
@@ -251,6 +276,22 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         ),
         Measurement(
             NAME,
+            f"  client-bound floor: plain httpx, our pool, {IN_FLIGHT} in flight, perfect polling",
+            floor.wall_s,
+            reference_run.wall_s if reference_run else None,
+            unit="s",
+            note=f"{_describe(floor, jobs)}; its ratio is the most any httpx-based client can show here",
+        ),
+        Measurement(
+            NAME,
+            "  ours / client-bound floor",
+            wall / floor.wall_s,
+            unit="x",
+            target=f"<= {TARGET_OF_IDEAL:g}x",
+            met=wall / floor.wall_s <= TARGET_OF_IDEAL,
+        ),
+        Measurement(
+            NAME,
             "  emulator-bound floor: its CPU for our requests + one job duration",
             emulator_floor,
             unit="s",
@@ -258,37 +299,22 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         ),
         Measurement(
             NAME,
-            "  client-bound floor: httpx alone for our requests + one job duration",
-            client_floor,
+            "  plain httpx, stock pool, every request at once, perfect polling",
+            naive.wall_s,
             unit="s",
-            note=f"plain httpx, same pool, 32 in flight: {httpx_cpu * 1e6:,.0f} µs of CPU per request",
+            note=_describe(naive, jobs),
         ),
         Measurement(
             NAME,
-            "  ours / the larger floor",
-            wall / floor,
-            unit="x",
-            target="<= 1.5x",
-            met=wall / floor <= TARGET_OF_IDEAL,
+            "  client CPU per request: ours / plain httpx (our pool)",
+            default.client_cpu_s / default.requests * 1e6,
+            unit="µs",
+            note=f"plain httpx: {floor.client_cpu_s / floor.requests * 1e6:,.0f} µs",
         ),
-        Measurement(
-            NAME,
-            "  oracle (plain httpx and its stock pool, perfect polling), wall time",
-            oracle.wall_s,
-            unit="s",
-            note=_describe(oracle, jobs),
-        ),
-        Measurement(NAME, "  ours / oracle", wall / oracle.wall_s, unit="x"),
         Measurement(
             NAME,
             "  emulator CPU per request served",
             default.emulator_cpu_s / default.requests * 1e6,
-            unit="µs",
-        ),
-        Measurement(
-            NAME,
-            "  client CPU per request sent (ours)",
-            default.client_cpu_s / default.requests * 1e6,
             unit="µs",
         ),
     ]
