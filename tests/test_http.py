@@ -19,10 +19,15 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def make_client(
-    handler: Handler, *, retries: int = 3, idempotent: bool | None = None, **kw: object
+    handler: Handler,
+    *,
+    retries: int = 3,
+    idempotent: bool | None = None,
+    root_url: str = "https://iqm.example.com",
+    **kw: object,
 ) -> HTTPClient:
     settings = resolve_settings(
-        "https://iqm.example.com",
+        root_url,
         quantum_computer=None,
         token="s3cret-token",
         tokens_file=None,
@@ -364,20 +369,6 @@ async def test_a_cancelled_waiter_neither_leaks_nor_keeps_a_slot() -> None:
         await client.request("GET", "/x", background=True)
 
 
-def _with_root(root_url: str) -> HTTPClient:
-    settings = resolve_settings(
-        root_url,
-        quantum_computer=None,
-        token=None,
-        tokens_file=None,
-        client_signature=None,
-        timeout=5.0,
-        max_retries=0,
-        environ={},
-    )
-    return HTTPClient(settings, transport=httpx.MockTransport(lambda request: httpx.Response(200)))
-
-
 @pytest.mark.parametrize(
     "root_url", ["https://iqm.example.com", "https://iqm.example.com/station/", "http://127.0.0.1:8000"]
 )
@@ -411,7 +402,7 @@ def test_requests_are_the_ones_httpx_would_build(
     content: bytes | None,
     headers: dict[str, str] | None,
 ) -> None:
-    client = _with_root(root_url)
+    client = make_client(counting([])[0], root_url=root_url)
     ours = client._build_request(method, path, params, content, headers)
     theirs = client._client.build_request(method, path, params=params, content=content, headers=headers)
     assert (ours.method, ours.url, ours.headers.raw, ours.content, ours.extensions) == (
@@ -424,7 +415,7 @@ def test_requests_are_the_ones_httpx_would_build(
 
 
 def test_cookies_set_by_the_server_are_sent_back() -> None:
-    client = _with_root("https://iqm.example.com")
+    client = make_client(counting([])[0])
     client._client.cookies.set("route", "node-2", domain="iqm.example.com")
     request = client._build_request("GET", "/api/v1/jobs/1", None, None, None)
     assert request.headers["Cookie"] == "route=node-2"
