@@ -49,6 +49,7 @@ from ._errors import (
     SystemUnavailableError,
     error_class_for_status,
 )
+from ._network import use_asyncio_streams
 from ._pool import use_linear_assignment
 
 __all__ = ["HTTPClient", "RequestBudget", "RetryKind", "parse_retry_after"]
@@ -281,6 +282,7 @@ class HTTPClient:
         if transport is None:
             transport = httpx.AsyncHTTPTransport(limits=limits)
             use_linear_assignment(transport)
+            use_asyncio_streams(transport)
         self._client = httpx.AsyncClient(
             base_url=settings.root_url,
             headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
