@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import functools
 import json
 import logging
 import math
@@ -175,6 +176,12 @@ class _AmbiguousSubmission(Exception):
     def __init__(self, cause: APIConnectionError) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
+    """``httpx.URL`` of ``url`` with ``params`` as its query (URLs are immutable, so they are shared)."""
+    return httpx.URL(url, params=params) if params else httpx.URL(url)
 
 
 def _summarize_body(response: httpx.Response) -> str:
@@ -398,8 +405,9 @@ class HTTPClient:
         """The request ``build_request`` would make, with the URL parsed once instead of three times.
 
         ``AsyncClient.build_request`` parses the path, the merged URL and the URL with its (empty)
-        query separately, which is most of its cost. Cookies, rare against the IQM Server, take httpx's
-        own path, which merges them.
+        query separately, which is most of its cost; the URLs used again and again (submissions, a
+        job polled repeatedly) are not parsed again at all. Cookies, rare against the IQM Server, take
+        httpx's own path, which merges them.
         """
         client = self._client
         if client.cookies:
@@ -407,10 +415,9 @@ class HTTPClient:
         merged = client.headers.copy()
         if headers:
             merged.update(headers)
-        url = self._url_prefix + path
         return httpx.Request(
             method,
-            httpx.URL(url, params=params) if params else httpx.URL(url),
+            _parse_url(self._url_prefix + path, tuple(params.items()) if params else ()),
             headers=merged,
             content=content,
             extensions={"timeout": self._timeout_extension},
