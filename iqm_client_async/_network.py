@@ -21,7 +21,7 @@ import select
 import socket
 import ssl
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpcore
 import httpx
@@ -61,20 +61,6 @@ def _set_exception(waiter: asyncio.Future[None], error: type[Exception], message
 def _set_result(waiter: asyncio.Future[None] | None) -> None:
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
-
-
-async def _wait(
-    waiter: asyncio.Future[None], timeout: float | None, error: type[Exception], message: str
-) -> None:
-    """Await ``waiter``; ``error(message)`` is raised instead if ``timeout`` seconds pass first."""
-    if timeout is None:
-        await waiter
-        return
-    timer = asyncio.get_running_loop().call_later(timeout, _set_exception, waiter, error, message)
-    try:
-        await waiter
-    finally:
-        timer.cancel()
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -119,6 +105,25 @@ class _StreamProtocol(asyncio.Protocol):
         self.writing_paused = False
         _set_result(self.drain_waiter)
 
+    async def wait(
+        self,
+        slot: Literal["read_waiter", "drain_waiter"],
+        timeout: float | None,
+        error: type[Exception],
+        message: str,
+    ) -> None:
+        """Wait until woken through ``slot``; ``error(message)`` is raised if ``timeout`` s pass first."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        setattr(self, slot, waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _set_exception, waiter, error, message)
+        try:
+            await waiter
+        finally:
+            setattr(self, slot, None)
+            if timer is not None:
+                timer.cancel()
+
     def take(self, max_bytes: int) -> bytes:
         if len(self.buffer) <= max_bytes:
             data = bytes(self.buffer)
@@ -142,12 +147,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
         if not protocol.buffer and not protocol.closed:
-            waiter = asyncio.get_running_loop().create_future()
-            protocol.read_waiter = waiter
-            try:
-                await _wait(waiter, timeout, httpcore.ReadTimeout, "The read operation timed out")
-            finally:
-                protocol.read_waiter = None
+            await protocol.wait("read_waiter", timeout, httpcore.ReadTimeout, "The read operation timed out")
         if protocol.buffer:
             return protocol.take(max_bytes)
         if protocol.error is not None:
@@ -162,12 +162,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(protocol.error or "The connection is closed"))
         self._transport.write(buffer)
         if protocol.writing_paused:
-            waiter = asyncio.get_running_loop().create_future()
-            protocol.drain_waiter = waiter
-            try:
-                await _wait(waiter, timeout, httpcore.WriteTimeout, "The write operation timed out")
-            finally:
-                protocol.drain_waiter = None
+            await protocol.wait(
+                "drain_waiter", timeout, httpcore.WriteTimeout, "The write operation timed out"
+            )
             if protocol.closed:
                 raise httpcore.WriteError(str(protocol.error or "The connection is closed"))
 
