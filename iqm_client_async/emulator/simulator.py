@@ -410,27 +410,13 @@ def _buffers(scratch: tuple[_States, _States], shape: tuple[int, ...]) -> tuple[
     return scratch[0][:count].reshape(shape), scratch[1][:count].reshape(shape)
 
 
-def _shear(
-    states: _States, size: int, axis: int, upper: complex, lower: complex, scratch: tuple[_States, _States]
-) -> None:
-    """Apply ``[[1, upper], [lower, 1]]`` to ``axis`` in place: two multiplications and two additions."""
-    pairs, shape = _pairs(states, size, axis)
-    first, second = _buffers(scratch, shape)
-    upper_, lower_ = np.complex128(upper), np.complex128(lower)
-    multiply, add = np.multiply, np.add
-    for zero, one in pairs:
-        if zero.shape[0] != first.shape[0]:
-            first, second = first[: zero.shape[0]], second[: zero.shape[0]]
-        multiply(one, upper_, out=first)
-        multiply(zero, lower_, out=second)
-        add(zero, first, out=zero)
-        add(one, second, out=one)
-
-
 def _transform(
     states: _States, size: int, axis: int, matrix: _Gate, scratch: tuple[_States, _States]
 ) -> None:
-    """Apply any 2x2 matrix to ``axis`` in place."""
+    """Apply any 2x2 matrix to ``axis`` in place; entries equal to 1 on the diagonal cost nothing.
+
+    A shear ``[[1, upper], [lower, 1]]`` is two multiplications and two additions.
+    """
     m00, m01, m10, m11 = (np.complex128(entry) for entry in matrix)
     pairs, shape = _pairs(states, size, axis)
     first, second = _buffers(scratch, shape)
@@ -454,9 +440,11 @@ def _transform(
                 first, second = first[: zero.shape[0]], second[: zero.shape[0]]
             multiply(one, m01, out=first)
             multiply(zero, m10, out=second)
-            multiply(zero, m00, out=zero)
+            if m00 != 1:
+                multiply(zero, m00, out=zero)
             add(zero, first, out=zero)
-            multiply(one, m11, out=one)
+            if m11 != 1:
+                multiply(one, m11, out=one)
             add(one, second, out=one)
 
 
@@ -813,7 +801,7 @@ class _Run:
         else:  # a small state, in the CPU cache anyway
             for bit, other, other_bit in signs:
                 _negate_quarter(self.states, self.size, (axis, bit), (other, other_bit))
-            _shear(self.states, self.size, axis, upper, lower, self.scratch)
+            _transform(self.states, self.size, axis, (1.0, upper, lower, 1.0), self.scratch)
         self.rescale(factor)
 
     def take_signs(self, target: int) -> list[tuple[int, int, int]]:
