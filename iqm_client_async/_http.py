@@ -14,18 +14,13 @@ Retry policy
 
 from __future__ import annotations
 
-import email.utils
 import enum
 import functools
-import json
 import logging
-import math
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC
 from typing import Any, Final
 
 import anyio
@@ -40,6 +35,7 @@ from tenacity import (
 
 from ._auth import TokenAuth
 from ._config import Settings
+from ._error_bodies import error_from_response
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -48,18 +44,16 @@ from ._errors import (
     RedirectRefusedError,
     SubmissionOutcomeUnknownError,
     SystemUnavailableError,
-    error_class_for_status,
 )
 from ._network import use_asyncio_streams
 from ._pool import use_linear_assignment
 
-__all__ = ["HTTPClient", "RequestBudget", "RetryKind", "parse_retry_after"]
+__all__ = ["HTTPClient", "RequestBudget", "RetryKind"]
 
 logger = logging.getLogger("iqm_client_async")
 
 _RETRYABLE_STATUSES: Final = frozenset({408, 429, 502, 503, 504})
 _REFUSAL_STATUSES: Final = frozenset({429, 503})
-_MAX_RETRY_AFTER: Final = 120.0
 _NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -68,26 +62,6 @@ class RetryKind(enum.Enum):
 
     SAFE = "safe"  # idempotent: GET, cancel, delete
     SUBMIT = "submit"  # creates a job: see the module docstring
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), capped; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
 class _PrioritySlots:
@@ -182,50 +156,6 @@ class _AmbiguousSubmission(Exception):
 def _parse_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
     """``httpx.URL`` of ``url`` with ``params`` as its query (URLs are immutable, so they are shared)."""
     return httpx.URL(url, params=params) if params else httpx.URL(url)
-
-
-def _summarize_body(response: httpx.Response) -> str:
-    """A readable one-line summary of a non-JSON error body (an HTML page from a proxy, say)."""
-    text = response.text
-    content_type = response.headers.get("content-type", "unknown content type").split(";")[0]
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    summary = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
-    summary = " ".join(summary.split())[:300] or "(empty body)"
-    return f"{response.reason_phrase or 'error'} ({content_type}): {summary}"
-
-
-def error_from_response(response: httpx.Response) -> APIStatusError:
-    """Turn an HTTP error response into the matching ``APIStatusError`` subclass."""
-    message: str | None = None
-    error_code: str | None = None
-    source: str | None = None
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if isinstance(body, dict):
-        raw_message = body.get("message") or body.get("detail")
-        if isinstance(raw_message, str):
-            message = raw_message
-        elif raw_message is not None:  # FastAPI-style validation details are lists
-            message = json.dumps(raw_message)[:1000]
-        code = body.get("error_code")
-        error_code = code if isinstance(code, str) else None
-        src = body.get("source")
-        source = src if isinstance(src, str) else None
-    if message is None:
-        message = _summarize_body(response)
-    cls = error_class_for_status(response.status_code)
-    error = cls(
-        message,
-        status_code=response.status_code,
-        error_code=error_code,
-        source=source,
-        method=response.request.method,
-        url=str(response.request.url),
-    )
-    error.retry_after = parse_retry_after(response.headers.get("retry-after"))
-    return error
 
 
 def _connection_error(exc: httpx.TransportError, request: httpx.Request | None) -> APIConnectionError:

@@ -13,7 +13,8 @@ import pytest
 
 from iqm_client_async import _errors as errors
 from iqm_client_async._config import resolve_settings
-from iqm_client_async._http import HTTPClient, RetryKind, parse_retry_after
+from iqm_client_async._error_bodies import parse_retry_after
+from iqm_client_async._http import HTTPClient, RetryKind
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
