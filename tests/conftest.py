@@ -77,6 +77,8 @@ class FakeServer:
     def __init__(self) -> None:
         self.router = respx.MockRouter(base_url=BASE, assert_all_called=False)
         r = self.router
+        # asked once per client before its first submission: does the server honour Idempotency-Key?
+        self.about = r.get("/about").respond(json={"idempotency_key_supported": True})
         self.qcs = r.get("/api/v1/quantum-computers").respond(
             json={"quantum_computers": [{"id": QC_ID, "alias": "garnet", "display_name": "Garnet"}]}
         )
