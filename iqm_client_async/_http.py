@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Final
@@ -106,13 +107,25 @@ def _connection_error(exc: Exception, request: httpx.Request) -> APIConnectionEr
     detail = str(exc) or kind
     hint = ""
     if isinstance(exc, httpx.ConnectError):
-        if "ssl" in detail.lower() or "certificate" in detail.lower():
+        if _caused_by_tls(exc):
             hint = " (TLS failed: is the server really https, and is its certificate trusted? see verify=)"
         else:
             hint = " (is the server running and reachable at this address?)"
     return APIConnectionError(
         f"Connection failed ({kind}: {detail}): {method} {url}{hint}", method=method, url=url
     )
+
+
+def _caused_by_tls(exc: BaseException) -> bool:
+    """Whether a TLS error is among the causes of ``exc``."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
