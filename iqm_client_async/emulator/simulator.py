@@ -55,6 +55,7 @@ import numpy.typing as npt
 
 from .._errors import IQMError
 from .noise import NoiseModel
+from .schedule import instruction_duration
 
 __all__ = [
     "MAX_SIMULATED_COMPONENTS",
@@ -75,6 +76,8 @@ _WORK_BUDGET = 1 << 30  # amplitudes x operations of a noisy run before trajecto
 _MIN_TRAJECTORIES = 4
 _MOVE_PHASE = cmath.exp(0.7j)
 _NEGLIGIBLE = 1e-12
+_UNDERFLOW = 1e-300  # an excited weight this small is nothing left to jump from
+_LARGE_DAMPING = 0.5  # above this damping probability, jumps are decided before the no-jump scaling
 _TINY = 2.0**-500  # the global factor is moved into the amplitudes before it gets smaller (or 1/_TINY larger)
 _RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache: no layout changes, no queued passes
 
@@ -84,6 +87,7 @@ _Indices = npt.NDArray[np.intp]
 _Reals = npt.NDArray[np.float64]
 
 _MEASUREMENTS = frozenset({"measure", "measure_fidelity"})
+_TIMELESS = frozenset({"rz", "lru", "prx_12", "rz_physical"})  # no duration, diagonal or identity
 _IDENTITIES = frozenset({"barrier", "lru", "prx_12", "rz_physical"})
 _MIXING = frozenset({"prx", "cc_prx", "sx", "u"})  # single-component gates that are not diagonal
 _SPLITTING = frozenset({"cz", "move", "reset", "reset_wait", "cc_prx", "measure", "measure_fidelity"})
@@ -627,9 +631,14 @@ class _Run:
       one pass (``_run_pass``) when the queue's shears would span a fourth axis or when anything reads the
       amplitudes (``states`` drains the queue).
 
-    The true state of each row is ``factor · (⊗_c frame[c]) · signs · stored`` with the stored axes permuted.
-    Every frame matrix is unitary up to its magnitude, which ``factor`` carries, and signs are ±1, so weights
-    and norms are those of the stored amplitudes times ``|factor|²``.
+    * ``phase[r, c]`` (noise with quasi-static dephasing only) is a phase not yet applied to the stored
+      amplitudes of row ``r`` where component ``c``'s stored bit is 1: the quasi-static detuning's phase
+      accumulated while idling. It commutes with everything diagonal and is applied only before a shear
+      mixes the component; a measurement, reset or decay jump makes it a per-row global phase and drops it.
+
+    The true state of each row is ``factor · (⊗_c frame[c]) · signs · phase · stored`` with the stored axes
+    permuted. Every frame matrix is unitary up to its magnitude, which ``factor`` carries, and signs and
+    phases have modulus 1, so weights and norms are those of the stored amplitudes times ``|factor|²``.
     """
 
     def __init__(
@@ -650,6 +659,19 @@ class _Run:
         self.normalized = True
         self.floor: _Reals = np.ones(rows)
         self.threshold: _Reals = rng.random(rows) if noise is not None else np.zeros(rows)
+        # Noise only: each component's timeline (when it is free, and until when it has relaxed), whether it
+        # is certainly in |0⟩ (then relaxation does nothing), and its quasi-static detuning and the phase
+        # that detuning has accumulated, per row, not yet applied to the stored amplitudes (see ``phase``).
+        self.clock: list[float] = [0.0] * self.size
+        self.relaxed: list[float] = [0.0] * self.size
+        self.quiet: list[bool] = [True] * self.size
+        self.detuning: _Reals | None = None
+        self.phase: _Reals | None = None
+        if noise is not None:
+            widths = np.array([noise.quasi_static_width(c) for c in program.components])
+            if widths.any():
+                self.detuning = rng.standard_cauchy((rows, self.size)) * widths
+                self.phase = np.zeros((rows, self.size))
         self.frame: list[_Gate] = [_IDENTITY] * self.size
         self.factor: complex = 1.0
         self.scratch = (np.empty(_SCRATCH, dtype=np.complex128), np.empty(_SCRATCH, dtype=np.complex128))
@@ -759,6 +781,8 @@ class _Run:
             self.spare = None
             self.floor = self.floor[parents]
             self.threshold = self.threshold[parents]
+            if self.detuning is not None and self.phase is not None:
+                self.detuning, self.phase = self.detuning[parents], self.phase[parents]
             self.shot_row = inverse.reshape(-1).astype(np.intp)
         row_labels: _Bits = (unique % 2).astype(np.uint8)
         return row_labels, parents
@@ -782,6 +806,7 @@ class _Run:
             return
         if self.axis[target] >= self.good:
             self.relayout(target)
+        self.apply_phase(target)
         # frame = diag(f00, f11) @ [[1, f01/f00], [f10/f11, 1]] or antidiag(f01, f10) @ [[1, f11/f10], [f00/f01, 1]],
         # whichever keeps the shear's entries small (at most 1 for a unitary frame).
         if abs(f00 * f11) >= abs(f01 * f10):
@@ -831,6 +856,8 @@ class _Run:
             _transform(
                 self.states, self.size, self.axis[target], (0.0, 1.0, frame[2] / frame[1], 0.0), self.scratch
             )
+            if self.phase is not None:  # the stored halves swapped: the phase is now on the other one
+                self.phase[:, target] *= -1.0
         self.frame[target] = _IDENTITY
 
     def flush_all(self) -> None:
@@ -924,6 +951,9 @@ class _Run:
         moved_out = in_resonator.copy()
         in_resonator[...] = _MOVE_PHASE.conjugate() * in_qubit
         in_qubit[...] = _MOVE_PHASE * moved_out
+        if self.phase is not None:  # a phased swap carries each one's phase to the other
+            self.phase[:, [qubit, resonator]] = self.phase[:, [resonator, qubit]]
+        self.quiet[qubit] = self.quiet[resonator] = self.quiet[qubit] and self.quiet[resonator]
 
     # --- measurement, reset, feedback -----------------------------------------------------------------
 
@@ -943,6 +973,8 @@ class _Run:
         view = self.view(target)
         view[:, :, 0, :] *= np.where(row_outcome == 0, scale, 0.0)[:, None, None]
         view[:, :, 1, :] *= np.where(row_outcome == 1, scale, 0.0)[:, None, None]
+        if self.phase is not None:
+            self.phase[:, target] = 0.0
         self.renormalized()
         return outcome, row_outcome
 
@@ -976,6 +1008,7 @@ class _Run:
 
     def reset(self, target: int) -> None:
         self.flush(target)
+        self.quiet[target] = True
         if (self.excited_weight(target) <= _NEGLIGIBLE * self.norms()).all():
             return
         _, row_outcome = self.project(target)
@@ -992,6 +1025,9 @@ class _Run:
         target = self.program.index[instruction.locus[0]]
         self.flush(target)
         fired = np.flatnonzero(self.split(condition)[0] == 1)
+        if fired.size:
+            self.apply_phase(target, fired)
+            self.quiet[target] = False
         self.apply_rows(fired, target, _unitary(instruction))
         self.gate_noise(instruction, depolarized_rows=fired)
 
@@ -1010,18 +1046,38 @@ class _Run:
             rows = np.arange(self.rows, dtype=np.intp) if depolarized_rows is None else depolarized_rows
             self.depolarize(targets, gate.depolarizing, rows)
 
-    def relax(self, target: int, component: str, duration: float) -> None:
+    def catch_up(self, target: int, until: float) -> None:
+        """Let the target relax as an idle component from where its relaxation stopped until ``until``."""
+        idle = until - self.relaxed[target]
+        if idle > 0:
+            self.relax(target, self.program.components[target], idle, idle=True)
+        self.relaxed[target] = max(self.relaxed[target], until)
+
+    def relax(self, target: int, component: str, duration: float, *, idle: bool = False) -> None:
         """Thermal relaxation of one component: no-jump evolution or a decay jump, then maybe a phase flip.
 
-        Both the no-jump operator ``diag(1, √(1−γ))`` and the phase flip ``Z`` are diagonal: with the frame
-        matrix diagonal or anti-diagonal they act on the stored half where the component is in ``|1⟩``.
+        Over a gate, dephasing is memoryless (rate from the Ramsey T2); while idle it is white at the echo
+        rate plus the row's quasi-static detuning. Both the no-jump operator ``diag(1, √(1−γ))`` and the
+        phases are diagonal: with the frame matrix diagonal or anti-diagonal they act on the stored half where
+        the component is in ``|1⟩``. A component certainly in ``|0⟩`` is left alone (nothing would change).
         """
-        relaxation = None if self.noise is None else self.noise.relaxation(component, duration)
+        if self.noise is None or self.quiet[target]:
+            return
+        relaxation = (
+            self.noise.idle_relaxation(component, duration)
+            if idle
+            else self.noise.relaxation(component, duration)
+        )
         if relaxation is None:
             return
         self.materialize(target)
+        if idle and self.phase is not None and self.detuning is not None:
+            sign = -1.0 if self.flipped(target) else 1.0
+            self.phase[:, target] += sign * duration * self.detuning[:, target]
         gamma = relaxation.amplitude_damping
-        if gamma > 0:
+        if gamma > _LARGE_DAMPING:
+            self.damp_exactly(target, gamma)
+        elif gamma > 0:
             excited = (self.axis[target], 1 ^ self.flipped(target))
             if self.good < self.size:
                 self.ops.append(_MaskOp((excited,), math.sqrt(1.0 - gamma)))
@@ -1042,16 +1098,46 @@ class _Run:
             view = self.view(target)
             view[flipped, :, 1 ^ self.flipped(target), :] *= -1
 
+    def damp_exactly(self, target: int, gamma: float) -> None:
+        """Strong damping: decide the jumps from the weights before scaling, so no row can become null.
+
+        Scaling first and jumping from what is left loses the excited part when ``√(1−γ)`` is tiny (the
+        jump would then start from a vector of zeros and round-off).
+        """
+        excited = self.excited_weight(target)  # flushes the target: its stored bit is its true bit
+        after = self.norms() - gamma * excited
+        jumped = np.flatnonzero(after < self.threshold)
+        if jumped.size:
+            self.decay(jumped, target)
+        _scale_half(self.states, self.size, self.axis[target], 1, math.sqrt(1.0 - gamma))
+        self.normalized = False
+        kept = np.ones(self.rows, dtype=bool)
+        kept[jumped] = False
+        self.floor[kept] = after[kept]
+
     def decay(self, rows: _Indices, target: int) -> None:
-        """The jump ``|0⟩⟨1|`` on ``target`` in ``rows``, which are then normalized with a new threshold."""
+        """The jump ``|0⟩⟨1|`` on ``target`` in ``rows``, which are then normalized with a new threshold.
+
+        A row whose excited part has underflowed to nothing cannot jump (it would become null): it keeps its
+        state and gets a new threshold below its norm.
+        """
         self.flush(target)
         view = self.view(target)
         excited = view[rows, :, 1, :]
         weight = (excited.real**2 + excited.imag**2).sum(axis=(1, 2)) * abs(self.factor) ** 2
-        view[rows, :, 0, :] = excited / np.sqrt(np.maximum(weight, _NEGLIGIBLE))[:, None, None]
+        empty = weight <= _UNDERFLOW
+        if empty.any():
+            stuck = rows[empty]
+            self.threshold[stuck] = self.rng.random(stuck.size) * self.norms(stuck)
+            rows, excited, weight = rows[~empty], excited[~empty], weight[~empty]
+            if not rows.size:
+                return
+        view[rows, :, 0, :] = excited / np.sqrt(weight)[:, None, None]
         view[rows, :, 1, :] = 0
         self.floor[rows] = 1.0
         self.threshold[rows] = self.rng.random(rows.size)
+        if self.phase is not None:
+            self.phase[rows, target] = 0.0
 
     def depolarize(self, targets: Sequence[int], strength: float, rows: _Indices) -> None:
         """With probability λ per row, a uniformly random Pauli string (identity included) on ``targets``."""
@@ -1062,19 +1148,44 @@ class _Run:
         for column, target in enumerate(targets):
             self.flush(target)
             for code, matrix in enumerate(_PAULIS, start=1):
-                self.apply_rows(hit[paulis[:, column] == code], target, matrix)
+                flipped = hit[paulis[:, column] == code]
+                self.apply_rows(flipped, target, matrix)
+                if code != 3 and flipped.size:  # X and Y: the pending phase moves to the other half
+                    self.quiet[target] = False
+                    if self.phase is not None:
+                        self.phase[flipped, target] *= -1.0
+
+    def apply_phase(self, target: int, rows: _Indices | None = None) -> None:
+        """Apply the target's pending quasi-static phase to the stored amplitudes (of all or some rows)."""
+        if self.phase is None:
+            return
+        phases = self.phase[:, target] if rows is None else self.phase[rows, target]
+        if not phases.any():
+            return
+        factors = np.exp(1j * phases)[:, None, None]
+        view = self.view(target)
+        if rows is None:
+            view[:, :, 1, :] *= factors
+            self.phase[:, target] = 0.0
+        else:
+            view[rows, :, 1, :] *= factors
+            self.phase[rows, target] = 0.0
 
     # --- driver ---------------------------------------------------------------------------------------
 
     def execute(self, instructions: Sequence[Instruction]) -> None:
         index = self.program.index
+        timed = self.noise is not None
         for position, instruction in enumerate(instructions):
             self.position = position
             name, locus = instruction.name, instruction.locus
+            if timed and name not in _TIMELESS:
+                self.advance(instruction)
             if name in ("prx", "sx", "u", "rz"):
                 target = index[locus[0]]
                 self.queue(target, _unitary(instruction))
                 if name != "rz":
+                    self.quiet[target] = False
                     self.gate_noise(instruction)
             elif name == "cz":
                 self.cz(index[locus[0]], index[locus[1]])
@@ -1089,16 +1200,44 @@ class _Run:
                     self.reset(index[component])
             elif name == "cc_prx":
                 self.conditional_prx(instruction)
-            elif name == "delay":
-                for component in locus:
-                    self.relax(index[component], component, float(instruction.args["duration"]))
-            # barrier, lru, prx_12, rz_physical: identity
+            # delay (its relaxation is caught up on later), barrier, lru, prx_12, rz_physical: identity
         self.position = len(instructions)
+
+    def advance(self, instruction: Instruction) -> None:
+        """Schedule the instruction on its components' timelines (:mod:`.schedule`).
+
+        Components that waited for it relax as idle up to its start, except before a delay or barrier
+        (the wait continues: it is caught up on at the next operation) and before a reset (which makes the
+        state before it irrelevant).
+        """
+        assert self.noise is not None
+        targets = [self.program.index[c] for c in instruction.locus]
+        start = max((self.clock[t] for t in targets), default=0.0)
+        duration = instruction_duration(instruction, self.noise)
+        name = instruction.name
+        for target in targets:
+            if name in ("reset", "reset_wait"):
+                self.relaxed[target] = start + duration
+            elif name not in ("delay", "barrier"):
+                self.catch_up(target, start)
+            self.clock[target] = start + duration
+        if name not in ("delay", "barrier"):
+            for target in targets:  # the gate's own relaxation covers its duration
+                self.relaxed[target] = start + duration
 
     def sample_terminal(self, instructions: Sequence[Instruction]) -> None:
         """Record the trailing measurements by sampling every shot from its row's final state."""
         measured: dict[int, int] = {}
+        read: set[int] = set()
         for instruction in instructions:
+            if self.noise is not None:  # components waiting for their readout relax until it starts
+                targets = [self.program.index[c] for c in instruction.locus]
+                start = max((self.clock[t] for t in targets), default=0.0)
+                for target in targets:
+                    if target not in read and instruction.name in _MEASUREMENTS:
+                        self.catch_up(target, start)
+                        read.add(target)
+                    self.clock[target] = start + instruction_duration(instruction, self.noise)
             for component in instruction.locus:
                 measured.setdefault(self.program.index[component], len(measured))
         if not measured:
