@@ -40,9 +40,9 @@ __all__ = [
     "Relaxation",
     "average_gate_fidelity",
     "depolarized_process_fidelity",
+    "idle_relaxation",
     "measurement_repeatability",
     "readout_fidelity",
-    "idle_relaxation",
     "relaxation",
     "relaxation_process_fidelity",
 ]

@@ -36,7 +36,14 @@ mixed have long contiguous runs. No matrix product goes to BLAS, whose threads m
 erratic on a busy machine. With noise each row is one quantum
 trajectory (relaxation jumps by the waiting-time method, Pauli errors sampled per row). Every shot gets its
 own trajectory while amplitudes x operations stay below 2^30; beyond that at least four trajectories share
-the shots (an unbiased but coarser sample of the noise), simulated in chunks of 2^22 amplitudes.
+the shots, simulated in chunks of 2^22 amplitudes. Shared trajectories give unbiased means, but shots of one
+trajectory share its noise, so the sampling error stops shrinking as 1/√shots: ``on_sampling`` receives
+the number of trajectories and an estimate of the effective sample size (:class:`Sampling`), which the
+emulator reports in the job's messages.
+
+Timing (noise only): instructions run on per-component timelines (:mod:`.schedule`); a component relaxes
+as idle (damping, white dephasing at the echo rate, its quasi-static detuning, see :mod:`.noise`) for the
+time it waits between its operations and before its readout, including ``delay``.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ import cmath
 import gc
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -62,7 +69,10 @@ __all__ = [
     "AllShotsDiscarded",
     "CircuitTooLargeError",
     "Instruction",
+    "Sampling",
     "SimulationError",
+    "sampling_note",
+    "sampling_policy",
     "simulate",
     "state_vector",
 ]
@@ -77,7 +87,7 @@ _MIN_TRAJECTORIES = 4
 _MOVE_PHASE = cmath.exp(0.7j)
 _NEGLIGIBLE = 1e-12
 _UNDERFLOW = 1e-300  # an excited weight this small is nothing left to jump from
-_LARGE_DAMPING = 0.5  # above this damping probability, jumps are decided before the no-jump scaling
+_LARGE_DAMPING = 1.0 - 2.0**-40  # beyond this, jumps are decided before the no-jump scaling (t > 27.7 T1)
 _TINY = 2.0**-500  # the global factor is moved into the amplitudes before it gets smaller (or 1/_TINY larger)
 _RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache: no layout changes, no queued passes
 
@@ -135,6 +145,23 @@ class Instruction:
     args: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How the shots of a noisy simulation sample the noise.
+
+    Attributes:
+        shots: shots simulated (before heralding).
+        trajectories: independent noise trajectories; each shot belongs to one, shots of one share its noise.
+        effective_shots: estimated effective sample size of the measured bit whose sampling suffers most:
+            the number of independent shots that would give the same sampling error (``shots`` when every shot
+            has its own trajectory; between ``trajectories`` and ``shots`` otherwise).
+    """
+
+    shots: int
+    trajectories: int
+    effective_shots: float
+
+
 def simulate(
     instructions: Sequence[Instruction],
     *,
@@ -143,6 +170,7 @@ def simulate(
     noise: NoiseModel | None = None,
     herald: Sequence[str] = (),
     active_reset_cycles: int | None = None,
+    on_sampling: Callable[[Sampling], None] | None = None,
 ) -> dict[str, list[list[int]]]:
     """Run a circuit and return its measurement results.
 
@@ -153,6 +181,7 @@ def simulate(
         noise: noise to apply, or ``None`` for an ideal QPU.
         herald: components measured right after the initial reset; shots where any reads 1 are dropped.
         active_reset_cycles: accepted for the wire option; it does not change ideal initialisation.
+        on_sampling: called once with the :class:`Sampling` of a noisy simulation (not called without noise).
 
     Returns:
         ``{key: [[bit per locus component] per shot]}`` for every measurement key, in circuit order.
@@ -171,12 +200,15 @@ def simulate(
         raise SimulationError(f"active_reset_cycles must be an integer or None, got {active_reset_cycles!r}")
     program = _Program.compile(instructions)
     chunks: list[dict[str, _Bits]] = []
-    for chunk_shots, rows in _plan_chunks(shots, program, noisy=noise is not None):
+    plan = _plan_chunks(shots, program, noisy=noise is not None)
+    for chunk_shots, rows in plan:
         run = _Run(program, shots=chunk_shots, rows=rows, rng=rng, noise=noise)
         run.execute(program.body)
         run.sample_terminal(program.tail)
         chunks.append(run.records)
     records = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in program.keys}
+    if noise is not None and on_sampling is not None:
+        on_sampling(_sampling(records, plan, shots))
     if noise is not None and herald:
         herald_failed = np.zeros(shots, dtype=bool)
         for component in herald:
@@ -225,6 +257,63 @@ def state_vector(instructions: Sequence[Instruction]) -> tuple[tuple[str, ...], 
     run.execute(program.body)
     run.flush_all()
     return program.components, run.states[0].copy()
+
+
+def sampling_policy() -> dict[str, Any]:
+    """When noisy shots share trajectories (for the emulator's ``/about``)."""
+    return {
+        "trajectory_per_shot_while_amplitude_operations_at_most": _WORK_BUDGET,
+        "shared_trajectories_at_least": _MIN_TRAJECTORIES,
+        "shared_trajectories_reported_in": "job messages (trajectories and effective sample size per circuit)",
+    }
+
+
+def sampling_note(index: int, name: str, sampling: Sampling) -> str:
+    """The job message telling that a circuit's shots shared noise trajectories (and what that costs)."""
+    return (
+        f"Circuit {index} ('{name}'): the noisy simulation used {sampling.trajectories} independent noise "
+        f"trajectories for {sampling.shots} shots (one per shot would cost too much for its size); shots of "
+        f"one trajectory share its noise, so the results are worth about {sampling.effective_shots:.0f} "
+        "independent shots (estimated effective sample size of the least favourable measured bit): sampling "
+        "errors are larger than the shot count suggests"
+    )
+
+
+def _sampling(records: Mapping[str, _Bits], plan: Sequence[tuple[int, int]], shots: int) -> Sampling:
+    """The sampling of a noisy run: trajectories, and the effective sample size of its worst measured bit.
+
+    Shots of one trajectory are a cluster; the effective sample size is ``shots / (1 + (n₀ − 1)·ρ)`` with
+    ``n₀`` the (adjusted mean) shots per trajectory and ``ρ`` the intraclass correlation of the bit, estimated
+    by one-way analysis of variance (clamped to [0, 1]). A bit that never varies limits nothing.
+    """
+    firsts = itertools.accumulate((rows for _, rows in plan), initial=0)
+    trajectory = np.concatenate(
+        [
+            first + np.arange(chunk_shots) % rows
+            for first, (chunk_shots, rows) in zip(firsts, plan, strict=False)
+        ]
+    )
+    count = sum(rows for _, rows in plan)
+    if count >= shots or count < 2:
+        return Sampling(shots, count, float(shots))
+    sizes = np.bincount(trajectory, minlength=count).astype(np.float64)
+    n0 = (shots - (sizes**2).sum() / shots) / (count - 1)
+    effective = float(shots)
+    for bits in records.values():
+        for column in bits.T:
+            values = column.astype(np.float64)
+            mean = values.mean()
+            total = shots * mean * (1.0 - mean)
+            if total <= 0:
+                continue
+            means = np.bincount(trajectory, weights=values, minlength=count) / np.maximum(sizes, 1)
+            between = float((sizes * (means - mean) ** 2).sum())
+            between_mean = between / (count - 1)
+            within_mean = max(total - between, 0.0) / (shots - count)
+            denominator = between_mean + (n0 - 1) * within_mean
+            rho = min(max((between_mean - within_mean) / denominator, 0.0), 1.0) if denominator > 0 else 1.0
+            effective = min(effective, float(shots / (1.0 + (n0 - 1) * rho)))
+    return Sampling(shots, count, effective)
 
 
 def _plan_chunks(shots: int, program: _Program, *, noisy: bool) -> list[tuple[int, int]]:
