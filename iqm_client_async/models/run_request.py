@@ -6,7 +6,7 @@ instructions costs a fraction of a microsecond per instruction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated, Any, TypeAlias
 from uuid import UUID
@@ -38,7 +38,15 @@ from .circuits import (
     QIRCode,
 )
 
-__all__ = ["CircuitBatch", "PostJobsRequest", "QubitMapping", "RunRequest", "serialize_run_request"]
+__all__ = [
+    "CircuitBatch",
+    "CircuitJobDefinition",
+    "CircuitJobPayload",
+    "PostJobsRequest",
+    "QubitMapping",
+    "RunRequest",
+    "serialize_run_request",
+]
 
 CircuitBatch: TypeAlias = list[Circuit | QIRCode]
 """Circuits of one job: ``Circuit`` objects, or QIR programs passed through as strings."""
@@ -242,6 +250,44 @@ class PostJobsRequest(RequestModel):
 
 RunRequest: TypeAlias = PostJobsRequest
 """The name the server's OpenAPI schema uses for ``PostJobsRequest``."""
+
+CircuitJobDefinition: TypeAlias = PostJobsRequest
+"""iqm-client 36's name for ``PostJobsRequest`` (35 called it ``RunRequest``)."""
+
+
+class CircuitJobPayload(PostJobsRequest):
+    """What ``payload()`` of a job returns: the job's definition, readable in both reference vocabularies.
+
+    It is a ``CircuitJobDefinition`` (iqm-client 36: ``job.payload().shots``) that also unpacks into
+    ``(circuits, parameters)`` (iqm-client 35: ``circuits, parameters = job.payload()``). It compares
+    equal to a ``PostJobsRequest`` with the same fields.
+    """
+
+    @classmethod
+    def of(cls, request: PostJobsRequest) -> CircuitJobPayload:
+        """The payload view of a request (fields shared, nothing re-validated or copied)."""
+        if isinstance(request, cls):
+            return request
+        return cls.model_construct(
+            _fields_set=set(request.model_fields_set),
+            **{name: getattr(request, name) for name in PostJobsRequest.model_fields},
+        )
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return iter(self.split_payload())
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> Any:
+        return self.split_payload()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PostJobsRequest):
+            return all(getattr(self, name) == getattr(other, name) for name in PostJobsRequest.model_fields)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def serialize_run_request(request: PostJobsRequest) -> bytes:
