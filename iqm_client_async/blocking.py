@@ -572,7 +572,9 @@ class IQMClient:
         self, circuit_job_definition: CircuitJobDefinition, *, use_timeslot: bool = False
     ) -> CircuitJob:
         return self._job(
-            self._portal.run(self._async.submit_circuit_job, circuit_job_definition, use_timeslot=use_timeslot)
+            self._portal.run(
+                self._async.submit_circuit_job, circuit_job_definition, use_timeslot=use_timeslot
+            )
         )
 
     @_doc(AsyncIQMClient.get_chip_design_record)

@@ -113,7 +113,9 @@ async def _fetch_about(client: AsyncIQMClient) -> dict[str, Any]:
     except NotFoundError:
         about = _decode(_JSON_OBJECT, await client._http.request("GET", "/about"))
     try:
-        station = _decode(_JSON_OBJECT, await client._http.request("GET", await client._qc_path("artifacts/about")))
+        station = _decode(
+            _JSON_OBJECT, await client._http.request("GET", await client._qc_path("artifacts/about"))
+        )
     except (NotFoundError, ResponseDecodeError):
         return about
     versions = station.get("software_versions")
@@ -711,7 +713,9 @@ class AsyncIQMClient:
             path = await self._qc_path("artifacts/chip-design-records")
             records = _decode(_JSON_OBJECTS, await self._http.request("GET", path))
             if not records:
-                raise ResponseDecodeError(f"The server lists no chip design record for {await self._qc_alias()}.")
+                raise ResponseDecodeError(
+                    f"The server lists no chip design record for {await self._qc_alias()}."
+                )
             return records[0]
 
         return await self._once("chip_design_record", fetch)

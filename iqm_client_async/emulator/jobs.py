@@ -50,7 +50,10 @@ logger = logging.getLogger("iqm_client_async.emulator")
 SERVER = "iqm-server"
 STATION = "iqm-station-control"
 PROGRESS_LABEL = "Executing circuits"
-_COMPLETED_ARTIFACTS = [{"type": "measurements"}, {"type": "measurement_counts"}]  # what a completed job offers
+_COMPLETED_ARTIFACTS = [
+    {"type": "measurements"},
+    {"type": "measurement_counts"},
+]  # what a completed job offers
 SIMULATION_THREADS = min(32, (os.cpu_count() or 1) * 4)
 """Most simulation threads, however many execution slots: simulation is CPU-bound, and a job's minimum
 duration is waited for on the event loop, not in a thread."""

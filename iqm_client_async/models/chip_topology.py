@@ -70,13 +70,18 @@ class ChipTopology:
             label = str(record["cheddar"]["chip_label"])
             components: Mapping[str, list[Mapping[str, Any]]] = record["content"]["components"]
         except (KeyError, TypeError) as exc:
-            raise ResponseDecodeError(f"Chip design record without {exc}: cannot read the chip topology") from None
+            raise ResponseDecodeError(
+                f"Chip design record without {exc}: cannot read the chip topology"
+            ) from None
 
         def names(kind: str) -> list[str]:
             return [str(item["name"]) for item in components.get(kind, [])]
 
         def connections(kind: str, allowed: frozenset[str]) -> dict[str, tuple[str, ...]]:
-            linked = {str(item["name"]): [str(c) for c in item.get("connections", [])] for item in components.get(kind, [])}
+            linked = {
+                str(item["name"]): [str(c) for c in item.get("connections", [])]
+                for item in components.get(kind, [])
+            }
             return {
                 name: _sorted(c for c in targets if c in allowed)
                 for name, targets in sorted(linked.items(), key=lambda item: component_sort_key(item[0]))
@@ -158,7 +163,9 @@ class ChipTopology:
             if set(self.coupler_to_components[coupler]) == pair
         ]
         if len(found) != 1:
-            raise ValueError(f"Components {component_1} and {component_2} have {len(found)} connecting couplers.")
+            raise ValueError(
+                f"Components {component_1} and {component_2} have {len(found)} connecting couplers."
+            )
         return found[0]
 
     def get_connected_probe_lines(self, components: Iterable[str]) -> set[str]:

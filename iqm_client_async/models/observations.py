@@ -16,7 +16,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 from uuid import UUID
 
-from pydantic import Discriminator, PlainSerializer, PlainValidator, Tag, WithJsonSchema, computed_field
+from pydantic import (
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    computed_field,
+)
 
 from ._base import ResponseModel
 
@@ -227,8 +235,8 @@ class ObservationData(ObservationLite):
 
     dut_label: str
     source: dict[str, Any]
-    tags: list[str] = []
-    observation_set_ids: list[UUID] = []
+    tags: list[str] = Field(default_factory=list)
+    observation_set_ids: list[UUID] = Field(default_factory=list)
 
 
 def _observation_shape(value: Any) -> str:
