@@ -6,6 +6,7 @@ and probe lines, with the few look-ups circuit-level code needs. It needs no pul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,21 @@ _COUPLER = "tunable_coupler"
 _PROBE_LINE = "probe_line"
 
 
+_NUMBER = re.compile(r"\d+")
+
+
 def _sorted(names: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(names, key=component_sort_key))
+    """Components in the order iqm-client 36's topology lists them: kinds by name descending (``QB`` before
+    ``COMPR``), then by number ascending, then by name descending."""
+    ordered = sorted(names, reverse=True)
+    ordered.sort(key=lambda name: component_sort_key(name)[1])
+    ordered.sort(key=lambda name: component_sort_key(name)[0], reverse=True)
+    return tuple(ordered)
+
+
+def _coupler_key(name: str) -> tuple[int, ...]:
+    """Couplers are ordered by all the numbers in their names (``TC-5-6`` before ``TC-5-10``)."""
+    return tuple(int(number) for number in _NUMBER.findall(name))
 
 
 @dataclass(frozen=True)
@@ -82,9 +96,9 @@ class ChipTopology:
                 str(item["name"]): [str(c) for c in item.get("connections", [])]
                 for item in components.get(kind, [])
             }
+            key = _coupler_key if kind == _COUPLER else component_sort_key
             return {
-                name: _sorted(c for c in targets if c in allowed)
-                for name, targets in sorted(linked.items(), key=lambda item: component_sort_key(item[0]))
+                name: _sorted(c for c in linked[name] if c in allowed) for name in sorted(linked, key=key)
             }
 
         qubits = _sorted(names(_QUBIT))
