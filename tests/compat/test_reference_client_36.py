@@ -106,7 +106,9 @@ def test_submit_track_results_and_payload(client: IQMClient) -> None:
     assert isinstance(tracker, CircuitJobTracker)
 
     progress: list[object] = []
-    assert tracker.wait_for_completion(timeout_secs=30, polling_interval=0.05, progress_callback=progress.append)
+    assert tracker.wait_for_completion(
+        timeout_secs=30, polling_interval=0.05, progress_callback=progress.append
+    )
     assert tracker.status == JobStatus.COMPLETED
     results = tracker.result()
     assert results is not None
@@ -163,7 +165,9 @@ def test_cancel_delete_and_errors(emulator: BlockingEmulator) -> None:
 
 
 def test_server_side_validation_error_surfaces(client: IQMClient) -> None:
-    circuit = Circuit(name="herald", instructions=(CircuitOperation("measure", ("QB1",), {"key": "__HERALD"}),))
+    circuit = Circuit(
+        name="herald", instructions=(CircuitOperation("measure", ("QB1",), {"key": "__HERALD"}),)
+    )
     with pytest.raises(InvalidOperationError, match="reserved"):
         client.submit_circuits([circuit], shots=1)
 

@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("iqm.iqm_client")
 
-from test_reference_style_scripts import SCRIPTS, run_script  # noqa: E402
+from test_reference_style_scripts import SCRIPTS, run_script
 
-from iqm_client_async.emulator import BlockingEmulator  # noqa: E402
+from iqm_client_async.emulator import BlockingEmulator
 
 MAJOR = metadata.version("iqm-client").split(".")[0]
 

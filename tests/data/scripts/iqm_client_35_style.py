@@ -8,7 +8,14 @@ import math
 import os
 import warnings
 
-from iqm.iqm_client import Circuit, CircuitCompilationOptions, CircuitOperation, HeraldingMode, IQMClient, JobStatus
+from iqm.iqm_client import (
+    Circuit,
+    CircuitCompilationOptions,
+    CircuitOperation,
+    HeraldingMode,
+    IQMClient,
+    JobStatus,
+)
 
 client = IQMClient(os.environ["IQM_SERVER_URL"], client_signature="style-35")
 print("quantum computer:", client.quantum_computer_name)
