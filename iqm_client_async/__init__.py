@@ -42,7 +42,7 @@ from ._errors import (
 )
 from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
 from .blocking import BlockingJobBatch, CircuitJob, CircuitJobTracker, IQMClient
-from .calibration import ObservationFinder
+from .calibration import InvalidObservationError, ObservationFinder, UnknownObservationError
 from .client import AsyncIQMClient
 from .job import AsyncCircuitJob, ProgressCallback
 from .models import (
@@ -71,14 +71,17 @@ from .models import (
     JobArtifactInfo,
     JobData,
     JobStatus,
+    Locus,
     MoveGateFrameTrackingMode,
     MoveGateValidationMode,
     ObservationData,
     ObservationLite,
     ObservationSetWithObservations,
     PostJobsRequest,
+    QIRCode,
     QualityMetricSet,
     QuantumComputer,
+    QubitMapping,
     RunRequest,
     StaticQuantumArchitecture,
     TimelineEntry,
@@ -130,6 +133,7 @@ __all__ = [
     "IQMServerError",
     "InternalServerError",
     "InternalSystemError",
+    "InvalidObservationError",
     "InvalidOperationError",
     "JobArtifactInfo",
     "JobBatch",
@@ -137,6 +141,7 @@ __all__ = [
     "JobOutcome",
     "JobStatus",
     "JobTimeoutError",
+    "Locus",
     "MoveGateFrameTrackingMode",
     "MoveGateValidationMode",
     "NotFoundError",
@@ -148,8 +153,10 @@ __all__ = [
     "PayloadTooLargeError",
     "PostJobsRequest",
     "ProgressCallback",
+    "QIRCode",
     "QualityMetricSet",
     "QuantumComputer",
+    "QubitMapping",
     "RateLimitError",
     "RedirectRefusedError",
     "ResponseDecodeError",
@@ -163,5 +170,6 @@ __all__ = [
     "TooManyRequestsError",
     "UnauthorizedError",
     "UnexpectedStatusError",
+    "UnknownObservationError",
     "ValidationError",
 ]

@@ -71,7 +71,7 @@ class ChipTopology:
         object.__setattr__(self, "_component_to_couplers", {c: frozenset(s) for c, s in index.items()})
 
     @classmethod
-    def from_chip_design_record(cls, record: Mapping[str, Any]) -> ChipTopology:
+    def from_chip_design_record(cls, chip_design_record: Mapping[str, Any]) -> ChipTopology:
         """Read a chip design record (one item of ``artifacts/chip-design-records``).
 
         Connections of couplers and probe lines to components the record does not list as qubits or
@@ -80,6 +80,7 @@ class ChipTopology:
         Raises:
             ResponseDecodeError: the record lacks the chip label or its component list.
         """
+        record = chip_design_record
         try:
             label = str(record["cheddar"]["chip_label"])
             components: Mapping[str, list[Mapping[str, Any]]] = record["content"]["components"]
@@ -141,6 +142,21 @@ class ChipTopology:
         return frozenset(self.probe_line_to_components)
 
     @property
+    def probe_lines_sorted(self) -> tuple[str, ...]:
+        """The probe line names, in component order."""
+        return tuple(self.probe_line_to_components)
+
+    @property
+    def component_to_couplers(self) -> dict[str, frozenset[str]]:
+        """Component -> the couplers connected to it."""
+        return dict(self._component_to_couplers)
+
+    @property
+    def component_to_probe_line(self) -> dict[str, str]:
+        """Component -> the probe line that reads it out (components without one are absent)."""
+        return {c: line for line, linked in self.probe_line_to_components.items() for c in linked}
+
+    @property
     def all_components(self) -> frozenset[str]:
         """Every component: qubits, resonators, couplers and probe lines."""
         return self.qubits | self.computational_resonators | self.couplers | self.probe_lines
@@ -157,6 +173,20 @@ class ChipTopology:
         """Whether ``component`` is a tunable coupler."""
         return component in self.coupler_to_components
 
+    def is_probe_line(self, component: str) -> bool:
+        """Whether ``component`` is a probe line."""
+        return component in self.probe_line_to_components
+
+    def get_connecting_couplers(self, components: Iterable[str]) -> set[str]:
+        """Couplers that connect only members of ``components``, and at least two of them."""
+        wanted = set(components)
+        return {
+            coupler
+            for coupler in self.get_neighbor_couplers(wanted)
+            if len(self.coupler_to_components[coupler]) >= 2
+            and wanted.issuperset(self.coupler_to_components[coupler])
+        }
+
     def get_neighbor_couplers(self, components: Iterable[str]) -> set[str]:
         """Couplers connected to at least one of ``components``."""
         found: set[str] = set()
@@ -170,12 +200,7 @@ class ChipTopology:
         Raises:
             ValueError: no coupler, or more than one, connects exactly these two.
         """
-        pair = {component_1, component_2}
-        found = [
-            coupler
-            for coupler in self.get_neighbor_couplers(pair)
-            if set(self.coupler_to_components[coupler]) == pair
-        ]
+        found = list(self.get_connecting_couplers((component_1, component_2)))
         if len(found) != 1:
             raise ValueError(
                 f"Components {component_1} and {component_2} have {len(found)} connecting couplers."
