@@ -116,7 +116,11 @@ async def _fetch_about(client: AsyncIQMClient) -> dict[str, Any]:
         station = _decode(
             _JSON_OBJECT, await client._http.request("GET", await client._qc_path("artifacts/about"))
         )
-    except (NotFoundError, ResponseDecodeError):
+    except (
+        NotFoundError,
+        ResponseDecodeError,
+        ClientConfigurationError,
+    ):  # no station document, or no computer chosen
         return about
     versions = station.get("software_versions")
     about["about_station"] = {

@@ -293,3 +293,18 @@ def test_polling_interval_is_the_longest_gap_of_that_wait() -> None:
     assert default.next_delay(0.0) > 0.05
     assert capped.next_delay(0.0) <= 0.05
     assert default.next_delay(0.0) <= 5.0 < raised.next_delay(0.0) <= 30.0
+
+
+@pytest.mark.asyncio
+async def test_about_needs_no_quantum_computer(server: FakeServer) -> None:
+    server.qcs.respond(
+        json={
+            "quantum_computers": [
+                {"id": QC_ID, "alias": "garnet", "display_name": "Garnet"},
+                {"id": "6d7ac0ad-7b55-4a7f-a1a5-0c56b9c7e2a1", "alias": "sirius", "display_name": "Sirius"},
+            ]
+        }
+    )
+    server.router.get("/api/v1/about").respond(json={"version": "2"})
+    client = AsyncIQMClient(BASE, transport=server.transport())
+    assert await client.get_about() == {"version": "2"}
