@@ -106,21 +106,23 @@ def _require_circuit_job(data: JobData) -> None:
         )
 
 
-async def _fetch_about(client: AsyncIQMClient) -> dict[str, Any]:
-    """``/api/v1/about`` (``/about`` on older servers), plus the quantum computer's ``artifacts/about``."""
+async def _fetch_server_about(client: AsyncIQMClient) -> dict[str, Any]:
+    """``/api/v1/about``, or ``/about`` on servers older than that."""
     try:
-        about = _decode(_JSON_OBJECT, await client._http.request("GET", f"{_API}/about"))
+        return _decode(_JSON_OBJECT, await client._http.request("GET", f"{_API}/about"))
     except NotFoundError:
-        about = _decode(_JSON_OBJECT, await client._http.request("GET", "/about"))
+        return _decode(_JSON_OBJECT, await client._http.request("GET", "/about"))
+
+
+async def _fetch_about(client: AsyncIQMClient) -> dict[str, Any]:
+    """The server's about document, plus the quantum computer's ``artifacts/about`` as ``about_station``."""
+    about = dict(await client._once("server_about", functools.partial(_fetch_server_about, client)))
+    # Left out when the computer publishes no station document, or none is selected.
     try:
         station = _decode(
             _JSON_OBJECT, await client._http.request("GET", await client._qc_path("artifacts/about"))
         )
-    except (
-        NotFoundError,
-        ResponseDecodeError,
-        ClientConfigurationError,
-    ):  # no station document, or no computer chosen
+    except (NotFoundError, ResponseDecodeError, ClientConfigurationError):
         return about
     versions = station.get("software_versions")
     about["about_station"] = {
@@ -269,8 +271,8 @@ class AsyncIQMClient:
             return self._idempotent_submissions
 
         async def ask() -> bool:
-            try:
-                about = await self.get_about()
+            try:  # the server's own document only: a station document that fails must not decide this
+                about = await self._once("server_about", functools.partial(_fetch_server_about, self))
             except IQMError:
                 return False
             return about.get("idempotency_key_supported") is True
