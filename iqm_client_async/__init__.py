@@ -40,6 +40,7 @@ from ._errors import (
     UnexpectedStatusError,
     ValidationError,
 )
+from ._testing import is_testing, set_testing
 from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
 from .blocking import BlockingJobBatch, CircuitJob, CircuitJobTracker, IQMClient
 from .calibration import InvalidObservationError, ObservationFinder, UnknownObservationError
@@ -172,4 +173,6 @@ __all__ = [
     "UnexpectedStatusError",
     "UnknownObservationError",
     "ValidationError",
+    "is_testing",
+    "set_testing",
 ]

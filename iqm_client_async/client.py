@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import ssl
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._channel_properties import decode_feedback_groups
-from ._config import Settings, resolve_settings
+from ._config import Settings, resolve_network_options, resolve_settings
 from ._errors import (
     CircuitValidationError,
     ClientConfigurationError,
@@ -160,8 +161,13 @@ class AsyncIQMClient:
         max_concurrent_requests: requests in flight at once (and connection pool size), default 32.
         requests_per_second: client-wide request rate limit, default none (requests in flight are capped;
             a 429 or Retry-After pauses the whole client).
-        idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: ask its
-            ``/about`` once, only after an ambiguous submission failure).
+        idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: its ``/about``
+            says so, asked once per client before the first submission; a failing ``/about`` counts
+            as "no"). Only a server honouring keys gets a submission resent after an ambiguous failure.
+        verify: TLS verification of the default transport: ``True`` (certifi's CA bundle), ``False``,
+            a CA bundle file or directory, or an ``ssl.SSLContext`` (default: ``REQUESTS_CA_BUNDLE``,
+            ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` if set, else certifi). Proxies come
+            from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``.
         executor: iqm-client 36's pulse-level construction (``executor=``, ``storage=``) is not
             supported: giving either raises ``ClientConfigurationError``. Use ``from_url`` or the URL.
         storage: see ``executor``.
@@ -187,6 +193,7 @@ class AsyncIQMClient:
         max_concurrent_requests: int | None = None,
         requests_per_second: float | None = None,
         idempotent_submissions: bool | None = None,
+        verify: bool | str | ssl.SSLContext | None = None,
         executor: object = None,
         storage: object = None,
     ) -> None:
@@ -204,9 +211,7 @@ class AsyncIQMClient:
             max_concurrent_requests=max_concurrent_requests,
             requests_per_second=requests_per_second,
         )
-        self._http = HTTPClient(
-            self._settings, transport=transport, honours_idempotency=self._honours_idempotency
-        )
+        self._http = HTTPClient(self._settings, network=resolve_network_options(verify), transport=transport)
         self._idempotent_submissions = idempotent_submissions
         self._quantum_computer: QuantumComputer | None = None
         self._cache: dict[str, Any] = {}
@@ -561,10 +566,11 @@ class AsyncIQMClient:
         if os.environ.get("IQM_CLIENT_DEBUG") == "1":
             print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
         path = f"{_API}/jobs/{await self._qc_alias()}/circuit"
+        honoured = await self._honours_idempotency()
         response = await self._http.request(
             "POST",
             path,
-            retry=RetryKind.SUBMIT,
+            retry=RetryKind.SUBMIT_WITH_KEY if honoured else RetryKind.SUBMIT,
             params={"use_timeslot": "true" if use_timeslot else "false"},
             content=content,
             headers={"Content-Type": "application/json; charset=UTF-8", "Idempotency-Key": str(uuid.uuid4())},

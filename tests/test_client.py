@@ -114,7 +114,7 @@ async def test_headers_on_every_request(server: FakeServer) -> None:
 
 
 async def test_about_falls_back_to_the_unprefixed_path_and_is_cached(server: FakeServer) -> None:
-    server.router.get("/api/v1/about").respond(404, json={"message": "Not found", "error_code": "not_found"})
+    server.about.respond(404, json={"message": "Not found", "error_code": "not_found"})
     server.router.get("/api/v1/quantum-computers/garnet/artifacts/about").respond(
         404, json={"message": "Not found", "error_code": "not_found"}
     )

@@ -185,7 +185,7 @@ async def test_job_without_type_is_a_circuit_job(server: FakeServer) -> None:
 @pytest.mark.asyncio
 async def test_about_prefers_the_api_path_and_adds_the_station(server: FakeServer) -> None:
     legacy = server.router.get("/about").respond(json={"version": "old"})
-    server.router.get("/api/v1/about").respond(json={"version": "2"})
+    server.about.respond(json={"version": "2"})
     server.router.get("/api/v1/quantum-computers/garnet/artifacts/about").respond(
         json={"version": "s1", "software_versions": {"iqm-station-control": "7", "other": "1"}}
     )
@@ -305,6 +305,6 @@ async def test_about_needs_no_quantum_computer(server: FakeServer) -> None:
             ]
         }
     )
-    server.router.get("/api/v1/about").respond(json={"version": "2"})
+    server.about.respond(json={"version": "2"})
     client = AsyncIQMClient(BASE, transport=server.transport())
     assert await client.get_about() == {"version": "2"}
