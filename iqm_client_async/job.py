@@ -20,6 +20,7 @@ from .models import (
     PostJobsRequest,
     TimelineEntry,
 )
+from .models.run_request import PackedDefinition, pack_definition
 
 if TYPE_CHECKING:
     from .client import AsyncIQMClient
@@ -77,7 +78,10 @@ class AsyncCircuitJob:
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
         self._result_counts: list[CircuitMeasurementCounts] | None = None
-        self._payload = None if definition is None else CircuitJobPayload.of(definition)
+        # Packed until asked for: thousands of jobs in flight each keep their definition.
+        self._payload: CircuitJobPayload | PackedDefinition | None = (
+            None if definition is None else pack_definition(definition)
+        )
         self._max_queue_position = 0
 
     def __repr__(self) -> str:
@@ -232,8 +236,9 @@ class AsyncCircuitJob:
         does: ``circuits, parameters = await job.payload()``.
         """
         if self._payload is None:
-            request = await self._client._get_submit_circuits_payload(self.job_id)
-            self._payload = CircuitJobPayload.of(request)
+            self._payload = CircuitJobPayload.of(await self._client._get_submit_circuits_payload(self.job_id))
+        elif not isinstance(self._payload, CircuitJobPayload):
+            self._payload = CircuitJobPayload.of(self._payload)
         return self._payload
 
     async def cancel(self) -> None:

@@ -251,6 +251,17 @@ class PostJobsRequest(RequestModel):
 RunRequest: TypeAlias = PostJobsRequest
 """The name the server's OpenAPI schema uses for ``PostJobsRequest``."""
 
+_FIELD_NAMES = tuple(PostJobsRequest.model_fields)
+
+PackedDefinition: TypeAlias = tuple[Any, ...]
+"""The field values of a ``PostJobsRequest`` in field order: what a job keeps of its definition."""
+
+
+def pack_definition(request: PostJobsRequest) -> PackedDefinition:
+    """A request's field values as a tuple: a fifth of the model's memory, for jobs that keep it until asked."""
+    return tuple(getattr(request, name) for name in _FIELD_NAMES)
+
+
 CircuitJobDefinition: TypeAlias = PostJobsRequest
 """iqm-client 36's name for ``PostJobsRequest`` (35 called it ``RunRequest``)."""
 
@@ -264,14 +275,12 @@ class CircuitJobPayload(PostJobsRequest):
     """
 
     @classmethod
-    def of(cls, request: PostJobsRequest) -> CircuitJobPayload:
-        """The payload view of a request (fields shared, nothing re-validated or copied)."""
+    def of(cls, request: PostJobsRequest | PackedDefinition) -> CircuitJobPayload:
+        """The payload view of a request or of its packed fields (shared, nothing re-validated or copied)."""
         if isinstance(request, cls):
             return request
-        return cls.model_construct(
-            _fields_set=set(request.model_fields_set),
-            **{name: getattr(request, name) for name in PostJobsRequest.model_fields},
-        )
+        values = request if isinstance(request, tuple) else pack_definition(request)
+        return cls.model_construct(**dict(zip(_FIELD_NAMES, values, strict=True)))
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
         return iter(self.split_payload())
