@@ -50,6 +50,10 @@ logger = logging.getLogger("iqm_client_async.emulator")
 SERVER = "iqm-server"
 STATION = "iqm-station-control"
 PROGRESS_LABEL = "Executing circuits"
+_COMPLETED_ARTIFACTS = [
+    {"type": "measurements"},
+    {"type": "measurement_counts"},
+]  # what a completed job offers
 SIMULATION_THREADS = min(32, (os.cpu_count() or 1) * 4)
 """Most simulation threads, however many execution slots: simulation is CPU-bound, and a job's minimum
 duration is waited for on the event loop, not in a thread."""
@@ -195,6 +199,7 @@ class JobManager:
             "errors": record.errors,
             "queue_position": position,
             "timeline": record.timeline,
+            "artifacts": _COMPLETED_ARTIFACTS if record.status is JobStatus.COMPLETED else [],
         }
         data = json.dumps(document).encode()
         self._job_data_cache[record.id] = (record.version, position, data)
