@@ -46,7 +46,7 @@ import cmath
 import gc
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -62,6 +62,7 @@ __all__ = [
     "CircuitTooLargeError",
     "Instruction",
     "SimulationError",
+    "SimulationStopped",
     "simulate",
     "state_vector",
 ]
@@ -102,6 +103,10 @@ class SimulationError(IQMError):
         super().__init__(message, error_code=error_code)
 
 
+class SimulationStopped(Exception):
+    """``should_stop`` asked the simulation to stop (its job was cancelled, or the emulator is stopping)."""
+
+
 class CircuitTooLargeError(SimulationError):
     """The circuit needs more components or memory than the emulator simulates."""
 
@@ -139,6 +144,7 @@ def simulate(
     noise: NoiseModel | None = None,
     herald: Sequence[str] = (),
     active_reset_cycles: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, list[list[int]]]:
     """Run a circuit and return its measurement results.
 
@@ -149,6 +155,7 @@ def simulate(
         noise: noise to apply, or ``None`` for an ideal QPU.
         herald: components measured right after the initial reset; shots where any reads 1 are dropped.
         active_reset_cycles: accepted for the wire option; it does not change ideal initialisation.
+        should_stop: asked between operations; when it returns true, the simulation stops.
 
     Returns:
         ``{key: [[bit per locus component] per shot]}`` for every measurement key, in circuit order.
@@ -158,6 +165,7 @@ def simulate(
         CircuitTooLargeError: more than :data:`MAX_SIMULATED_COMPONENTS` components, or mid-circuit
             measurements that split the state into more branches than fit in memory.
         AllShotsDiscarded: heralding dropped every shot.
+        SimulationStopped: ``should_stop`` returned true.
     """
     if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
@@ -169,9 +177,11 @@ def simulate(
     chunks: list[dict[str, _Bits]] = []
     for chunk_shots, rows in _plan_chunks(shots, program, noisy=noise is not None):
         run = _Run(program, shots=chunk_shots, rows=rows, rng=rng, noise=noise)
-        run.execute(program.body)
+        run.execute(program.body, should_stop)
+        _check_stop(should_stop)
         run.sample_terminal(program.tail)
         chunks.append(run.records)
+    _check_stop(should_stop)
     records = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in program.keys}
     if noise is not None and herald:
         herald_failed = np.zeros(shots, dtype=bool)
@@ -182,6 +192,11 @@ def simulate(
             raise AllShotsDiscarded(f"heralding discarded all {shots} shots")
         records = {key: bits[kept] for key, bits in records.items()}
     return _as_lists(records)
+
+
+def _check_stop(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise SimulationStopped
 
 
 def _as_lists(records: Mapping[str, _Bits]) -> dict[str, list[list[int]]]:
@@ -1066,9 +1081,12 @@ class _Run:
 
     # --- driver ---------------------------------------------------------------------------------------
 
-    def execute(self, instructions: Sequence[Instruction]) -> None:
+    def execute(
+        self, instructions: Sequence[Instruction], should_stop: Callable[[], bool] | None = None
+    ) -> None:
         index = self.program.index
         for position, instruction in enumerate(instructions):
+            _check_stop(should_stop)
             self.position = position
             name, locus = instruction.name, instruction.locus
             if name in ("prx", "sx", "u", "rz"):

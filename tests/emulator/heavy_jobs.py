@@ -1,0 +1,36 @@
+"""A job that keeps a simulation thread busy for many seconds (to test cancellation and shutdown)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from iqm_client_async.emulator.limits import MAX_INSTRUCTIONS
+from iqm_client_async.emulator.presets import load_preset
+
+
+def heavy_run_request(*, circuits: int = 20, seed: int = 3) -> dict[str, Any]:
+    """Circuits of ``MAX_INSTRUCTIONS`` random prx/cz gates on all of Garnet's 20 qubits, measured at the end.
+
+    Ideal simulation of each circuit takes seconds (a 2^20-amplitude state, thousands of passes over it),
+    so the whole job runs for far longer than any test waits.
+    """
+    preset = load_preset("garnet")
+    gates = preset.dynamic_architecture()["gates"]
+    prx_loci = [list(locus) for impl in gates["prx"]["implementations"].values() for locus in impl["loci"]]
+    cz_loci = [list(locus) for impl in gates["cz"]["implementations"].values() for locus in impl["loci"]]
+    rng = random.Random(seed)
+    qubits = list(preset.qubits)
+
+    def circuit(index: int) -> dict[str, Any]:
+        instructions: list[dict[str, Any]] = []
+        for _ in range(MAX_INSTRUCTIONS - 1):
+            if rng.random() < 0.6:
+                args = {"angle": rng.uniform(0, 3.14), "phase": rng.uniform(0, 6.28)}
+                instructions.append({"name": "prx", "locus": rng.choice(prx_loci), "args": args})
+            else:
+                instructions.append({"name": "cz", "locus": rng.choice(cz_loci), "args": {}})
+        instructions.append({"name": "measure", "locus": qubits, "args": {"key": "m"}})
+        return {"name": f"heavy-{index}", "instructions": instructions}
+
+    return {"circuits": [circuit(index) for index in range(circuits)], "shots": 1000}
