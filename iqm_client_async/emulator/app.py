@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -187,6 +187,28 @@ _STATUS_TEXT = {
 }
 
 
+_JOB_OPERATIONS = (
+    "get_job",
+    "cancel_job",
+    "delete_job",
+    "get_job_payload",
+    "get_job_measurements",
+    "get_job_measurement_counts",
+)
+
+
+def _example_run_request(architecture: Architecture) -> dict[str, Any]:
+    """A valid RunRequest for the emulated QPU: a pi rotation of one qubit, then its measurement."""
+    qubit = sorted(
+        locus[0] for locus in architecture.gates["prx"].all_loci if locus[0] in architecture.measurable
+    )[0]
+    instructions = [
+        {"name": "prx", "locus": [qubit], "args": {"angle": 3.141592653589793, "phase": 0.0}},
+        {"name": "measure", "locus": [qubit], "args": {"key": "m"}},
+    ]
+    return {"circuits": [{"name": "flip", "instructions": instructions}], "shots": 10}
+
+
 def create_routes(core: EmulatorCore) -> FastAPI:
     """The FastAPI application with every route of the emulated IQM Server (no middleware)."""
     app = FastAPI(
@@ -200,6 +222,28 @@ def create_routes(core: EmulatorCore) -> FastAPI:
     preset = core.preset
     documents = core.documents
     jobs = core.jobs
+    generate_openapi = app.openapi
+    # Path parameters with examples, so that a fuzzer reaches more than the 404s
+    qc_param = Path(description="alias of the quantum computer", examples=[preset.name])
+    calset_param = Path(description="a calibration set id, or 'default'", examples=["default"])
+    job_param = Path(description="a job id (UUID)", examples=["00000000-0000-0000-0000-000000000000"])
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI documents a 422 of its own shape for every route with parameters; ours is an IQMServerError
+        # and only the submission (its query parameter) can get one.
+        if app.openapi_schema is None:
+            document = generate_openapi()
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    response = operation["responses"].get("422", {})
+                    if "HTTPValidationError" in json.dumps(response):
+                        del operation["responses"]["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                document["components"]["schemas"].pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestRejected)
     async def rejected(request: Request, exc: RequestRejected) -> Response:
@@ -211,7 +255,11 @@ def create_routes(core: EmulatorCore) -> FastAPI:
             message = f"Not found: {request.method} {request.url.path}"
         else:
             message = f"{exc.detail}: {request.method} {request.url.path}"
-        return _respond(error_body(message, f"http_{exc.status_code}"), status_code=exc.status_code)
+        return _respond(
+            error_body(message, f"http_{exc.status_code}"),
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -272,7 +320,7 @@ def create_routes(core: EmulatorCore) -> FastAPI:
         return _respond(documents["quantum-computers"])
 
     @app.get("/api/v1/quantum-computers/{qc}/health", responses=_documented(api_models.Health, 404))
-    async def health(qc: str) -> Response:
+    async def health(qc: str = qc_param) -> Response:
         check_quantum_computer(qc)
         document = {
             "status": "healthy",
@@ -283,7 +331,7 @@ def create_routes(core: EmulatorCore) -> FastAPI:
         return _respond(_json(document))
 
     def artifact_route(name: str, model: Any, media_type: str = JSON) -> None:
-        async def artifact(qc: str) -> Response:
+        async def artifact(qc: str = qc_param) -> Response:
             check_quantum_computer(qc)
             return Response(documents[f"artifacts/{name}"], media_type=media_type)
 
@@ -310,13 +358,15 @@ def create_routes(core: EmulatorCore) -> FastAPI:
         "/api/v1/calibration-sets/{qc}/{calibration_set_id}",
         responses=_documented(api_models.ObservationSet, 404),
     )
-    async def calibration_set(qc: str, calibration_set_id: str) -> Response:
+    async def calibration_set(qc: str = qc_param, calibration_set_id: str = calset_param) -> Response:
         check_quantum_computer(qc)
         check_calibration_set(calibration_set_id)
         return _respond(documents["calibration-set"])
 
     def calibration_document_route(name: str, model: Any) -> None:
-        async def calibration_document(qc: str, calibration_set_id: str) -> Response:
+        async def calibration_document(
+            qc: str = qc_param, calibration_set_id: str = calset_param
+        ) -> Response:
             check_quantum_computer(qc)
             check_calibration_set(calibration_set_id)
             return _respond(documents[name])
@@ -338,19 +388,31 @@ def create_routes(core: EmulatorCore) -> FastAPI:
         check_calibration_set(calibration_set_id)
         raise _not_found(f"Not found: calibration set document '{limits.shorten(document)}'")
 
+    submitted = _documented(api_models.JobData, 400, 404, 413, 415, 422)
+    submitted[200]["links"] = {
+        operation: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+        for operation in _JOB_OPERATIONS
+    }
+
     @app.post(
         "/api/v1/jobs/{qc}/circuit",
-        responses=_documented(api_models.JobData, 400, 404, 413, 415, 422),
+        operation_id="submit_circuits",
+        responses=submitted,
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {JSON: {"schema": {"$ref": "#/components/schemas/RunRequest"}}},
+                "content": {
+                    JSON: {
+                        "schema": {"$ref": "#/components/schemas/RunRequest"},
+                        "example": _example_run_request(core.architecture),
+                    }
+                },
             }
         },
     )
     async def submit(
-        qc: str,
         request: Request,
+        qc: str = qc_param,
         use_timeslot: bool = False,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> Response:
@@ -377,13 +439,17 @@ def create_routes(core: EmulatorCore) -> FastAPI:
             headers["Idempotent-Replayed"] = "true"
         return _respond(jobs.job_data(record), headers=headers)
 
-    @app.get("/api/v1/jobs/{job_id}", responses=_documented(api_models.JobData, 404))
-    async def job_status(job_id: str) -> Response:
+    @app.get("/api/v1/jobs/{job_id}", operation_id="get_job", responses=_documented(api_models.JobData, 404))
+    async def job_status(job_id: str = job_param) -> Response:
         core.counters["status_requests"] += 1
         return _respond(jobs.job_data(find_job(job_id)))
 
-    @app.post("/api/v1/jobs/{job_id}/cancel", responses=_documented(api_models.JobData, 404))
-    async def cancel(job_id: str) -> Response:
+    @app.post(
+        "/api/v1/jobs/{job_id}/cancel",
+        operation_id="cancel_job",
+        responses=_documented(api_models.JobData, 404),
+    )
+    async def cancel(job_id: str = job_param) -> Response:
         record = find_job(job_id)
         await jobs.cancel(record)
         return _respond(jobs.job_data(record))
@@ -391,17 +457,21 @@ def create_routes(core: EmulatorCore) -> FastAPI:
     deleted = _documented(None, 404)
     deleted[204] = deleted.pop(200) | {"description": "Deleted"}
 
-    @app.delete("/api/v1/jobs/{job_id}", status_code=204, responses=deleted)
-    async def delete(job_id: str) -> Response:
+    @app.delete("/api/v1/jobs/{job_id}", operation_id="delete_job", status_code=204, responses=deleted)
+    async def delete(job_id: str = job_param) -> Response:
         await jobs.delete(find_job(job_id))
         return Response(status_code=204)
 
-    @app.get("/api/v1/jobs/{job_id}/payload", responses=_documented(api_models.RunRequest, 404))
-    async def payload(job_id: str) -> Response:
+    @app.get(
+        "/api/v1/jobs/{job_id}/payload",
+        operation_id="get_job_payload",
+        responses=_documented(api_models.RunRequest, 404),
+    )
+    async def payload(job_id: str = job_param) -> Response:
         return _respond(find_job(job_id).payload)
 
     def result_route(name: str, model: Any) -> None:
-        async def job_artifact(job_id: str) -> Response:
+        async def job_artifact(job_id: str = job_param) -> Response:
             record = find_job(job_id)
             if record.status is not JobStatus.COMPLETED:
                 raise RequestRejected(
@@ -420,6 +490,7 @@ def create_routes(core: EmulatorCore) -> FastAPI:
             methods=["GET"],
             responses=_documented(model, 404, 409),
             name=f"job_{name}",
+            operation_id=f"get_job_{name}",
         )
 
     result_route("measurements", api_models.Measurements)
