@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             *extra,
         ]
         print("$", " ".join(command), flush=True)
-        status = subprocess.run(command, check=False).returncode  # noqa: S603 (a fixed command line)
+        with (
+            tempfile.TemporaryDirectory() as scratch
+        ):  # schemathesis keeps its state in the working directory
+            status = subprocess.run(command, check=False, cwd=scratch).returncode  # noqa: S603 (a fixed command line)
         try:
             about = httpx.get(f"{url}/about", timeout=MAX_RESPONSE_TIME_S)
             print(
