@@ -118,19 +118,19 @@ def _too_deep() -> RequestRejected:
 
 
 def _depth_exceeds(document: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` deep (iteratively: no recursion limit applies)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """Whether arrays and objects nest more than ``limit`` deep (level by level: no recursion, few bytecodes)."""
+    level = [document] if isinstance(document, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
     return False
 
 
