@@ -67,3 +67,10 @@ def faults(session: nox.Session) -> None:
     """The fault campaign: 1000 jobs against an emulator injecting faults, with a restart mid-run."""
     session.install("-e", ".[emulator,test]")
     session.run("python", "scripts/fault_campaign.py", "--jobs", "1000", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against the emulator's /openapi.json: fails on any 5xx or response slower than 5 s."""
+    session.install("-e", ".[emulator]", "schemathesis==4.32.5")
+    session.run("python", "scripts/fuzz_emulator.py", "--max-examples", "300", *session.posargs)
