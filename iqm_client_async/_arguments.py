@@ -91,8 +91,12 @@ def check_number(
     if math.isnan(number) or (math.isinf(number) and not allow_infinity):
         _fail(error, f"{name} must be a finite number, got {number!r}.")
     if number < minimum or (number == minimum and not allow_minimum):
-        relation = ">=" if allow_minimum else ">"
-        _fail(error, f"{name} must be {relation} {minimum:g}, got {number!r}.")
+        relation = (
+            "positive"
+            if minimum == 0 and not allow_minimum
+            else f"{'>=' if allow_minimum else '>'} {minimum:g}"
+        )
+        _fail(error, f"{name} must be {relation}, got {number!r}.")
     return number
 
 
