@@ -70,10 +70,17 @@ def redact_bytes(content: bytes, secret: str | None) -> bytes:
 def one_line(text: str, limit: int = 300, *, secret: str | None = None) -> str:
     """``text`` as one printable line of at most ``limit`` characters, with ``secret`` redacted.
 
+    Only the first ``16 * limit`` characters are looked at (a 1 MB message costs no more than a short one).
+
     Escape sequences, control and formatting characters are removed, runs of whitespace become one
     space. The secret is redacted before and after cleaning, so that removing characters cannot
     assemble it; cutting happens last, so no fragment of it survives either.
     """
+    total: int | None = None
+    if len(text) > 16 * limit:
+        total = len(text)
+        # redacted before the cut, over a window one secret longer, so no piece of a secret survives it
+        text = redact(text[: 16 * limit + len(secret or "")], secret)[: 16 * limit]
     text = redact(text, secret)
     if not text.isprintable():
         text = _ESCAPE_SEQUENCE.sub("", text)
@@ -82,6 +89,8 @@ def one_line(text: str, limit: int = 300, *, secret: str | None = None) -> str:
         if not text.isprintable():  # the rarer non-printables: unassigned, private use, separators
             text = "".join(char if char.isprintable() else " " for char in text)
     text = redact(" ".join(text.split()), secret)
+    if total is not None:
+        return f"{text[:limit]}... ({total} characters)"
     return shorten(text, limit)
 
 
