@@ -13,8 +13,8 @@ computer and the architecture are fetched before the clock starts):
 
 * ours, ``client.batch()`` with ``submit_soon`` for every job and ``as_completed()``, default settings
   (32 requests in flight, 16 submissions at a time, no rate limit);
-* the client-bound floor: plain httpx on our transport (the linear-time pool of ``_pool`` and the
-  asyncio streams of ``_network``) and 32 requests in flight, like our client, no validation, models
+* the client-bound floor: plain httpx on our default transport (aiohttp under httpx, see
+  ``_transport``) and 32 requests in flight, like our client, no validation, models
   or retries, first status request exactly one job duration after its submission. It sends the same
   three requests per job as ours with no client logic at all, so ours / floor is what our client's
   own work costs, and reference / floor the largest speed-up an httpx client on this transport can
@@ -41,8 +41,7 @@ import anyio
 import httpx
 
 from iqm_client_async import AsyncCircuitJob
-from iqm_client_async._network import use_asyncio_streams
-from iqm_client_async._pool import use_linear_assignment
+from iqm_client_async._transport import DefaultTransport
 
 from ._clients import (
     JOBS_PATH,
@@ -130,11 +129,12 @@ async def _ours(url: str, jobs: int) -> tuple[float, int, float]:
 async def _plain_httpx(url: str, jobs: int, *, our_transport: bool) -> int:
     """Plain httpx, perfect polling: on our transport and 32 in flight, or httpx's stock one and no limit."""
     body = run_request_body(bell_specs())
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport: httpx.AsyncBaseTransport
     if our_transport:
-        use_linear_assignment(transport)
-        use_asyncio_streams(transport)
+        transport = DefaultTransport(max_connections=IN_FLIGHT)
+    else:
+        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+        transport = httpx.AsyncHTTPTransport(limits=limits)
     in_flight = anyio.CapacityLimiter(IN_FLIGHT if our_transport else jobs)
     completed = 0
 

@@ -9,6 +9,7 @@ import ipaddress
 import math
 import os
 import platform
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -17,8 +18,16 @@ from urllib.parse import urlsplit
 from ._arguments import check_integer, check_number, check_optional_text, check_path_like
 from ._errors import ClientConfigurationError
 from ._sanitize import shown
+from ._transport import NetworkOptions
 
-__all__ = ["DEFAULT_TIMEOUT", "Settings", "is_loopback_host", "normalize_server_url", "resolve_settings"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "is_loopback_host",
+    "normalize_server_url",
+    "resolve_network_options",
+    "resolve_settings",
+]
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 4
@@ -280,6 +289,44 @@ def resolve_settings(
         requests_per_second=numbers["requests_per_second"],
         allow_insecure_auth=allow_insecure,
     )
+
+
+_CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def resolve_network_options(
+    verify: bool | str | ssl.SSLContext | None = None, *, environ: Mapping[str, str] | None = None
+) -> NetworkOptions:
+    """TLS trust and proxies: ``verify=`` > CA-bundle variables > certifi; proxies from the environment.
+
+    CA bundle: ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` (what the reference honours through
+    requests), then ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (what httpx honours). Proxies:
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY``, lower case first, as requests
+    and httpx read them.
+
+    Raises:
+        ClientConfigurationError: ``verify`` or a CA-bundle variable names a path that does not exist.
+    """
+    env = os.environ if environ is None else environ
+    source = "verify"
+    if verify is None:
+        verify = True
+        for name in _CA_BUNDLE_VARIABLES:
+            value = _env(env, name)
+            if value:
+                verify, source = value, name
+                break
+    if isinstance(verify, str) and not os.path.exists(verify):
+        raise ClientConfigurationError(
+            f"{source} names a CA bundle that does not exist: {verify!r}. "
+            "Give an existing PEM file or certificate directory."
+        )
+
+    def variable(name: str) -> str | None:
+        return _env(env, name.lower()) or _env(env, name.upper())
+
+    proxies = {scheme: value for scheme in ("http", "https", "all") if (value := variable(f"{scheme}_proxy"))}
+    return NetworkOptions(verify=verify, proxies=proxies, no_proxy=variable("no_proxy"))
 
 
 def _positive(value: object, name: str, *, allow_zero: bool = False, allow_infinity: bool = False) -> float:

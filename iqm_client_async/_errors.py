@@ -34,7 +34,10 @@ ever contains the access token: the library never puts request headers into mess
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -170,10 +173,12 @@ class APIStatusError(IQMError):
         method: the request method.
         url: the request URL.
         retry_after: seconds the server asked us to wait (``Retry-After``), if it said so.
+        response: the ``httpx.Response`` (status, headers, body), when the error came from one.
     """
 
     status: ClassVar[int | None] = None
     retry_after: float | None = None
+    response: httpx.Response | None = None
 
     def __init__(
         self,

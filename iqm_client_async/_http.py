@@ -1,15 +1,21 @@
 """The request layer: the only module that sends HTTP requests.
 
 It owns the ``httpx.AsyncClient``, the client-wide request budget, the retry policy and the
-translation of HTTP failures into the error tree of ``_errors``.
+translation of HTTP failures into the error tree of ``_errors``. Each logical request is one
+tenacity loop; every attempt is sent by ``_send_once``.
 
 Retry policy
     * Safe requests (GET, cancel, delete) are retried on connection errors, timeouts, and 408, 429,
       502, 503, 504, with exponential backoff and jitter, honouring ``Retry-After``.
-    * Job submission is retried only when the request certainly did not create a job: connect-phase
-      failures (nothing was sent) and explicit 429/503 refusals. A failure after the request may have
-      reached the server is retried with the same ``Idempotency-Key`` only when the server is known to
-      honour that header; otherwise ``SubmissionOutcomeUnknownError`` carries the key to the caller.
+    * A job submission (``RetryKind.SUBMIT``) is retried only when the request certainly did not
+      create a job: it was certainly not sent (see ``_transport``), or the server refused it
+      explicitly (429, 503). A failure after it may have reached the server raises
+      ``SubmissionOutcomeUnknownError``, which carries the ``Idempotency-Key``.
+    * A submission to a server known to honour ``Idempotency-Key`` (``RetryKind.SUBMIT_WITH_KEY``,
+      settled by the client before sending) is retried like a safe request, with the same key.
+
+``timeout`` bounds each attempt as a whole (connect, send, wait, read), whatever the server's pace;
+the connect phase has its own, shorter bound.
 """
 
 from __future__ import annotations
@@ -17,11 +23,10 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import ssl
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Final
 
 import anyio
 import httpx
@@ -34,6 +39,7 @@ from tenacity import (
 )
 
 from ._auth import TokenAuth
+from ._budget import RequestBudget
 from ._config import Settings
 from ._error_bodies import error_from_response
 from ._errors import (
@@ -42,102 +48,34 @@ from ._errors import (
     APITimeoutError,
     RateLimitError,
     RedirectRefusedError,
+    ResponseDecodeError,
     SubmissionOutcomeUnknownError,
     SystemUnavailableError,
 )
-from ._network import use_asyncio_streams
-from ._pool import use_linear_assignment
+from ._testing import is_testing
+from ._transport import DefaultTransport, NetworkOptions
 
-__all__ = ["HTTPClient", "RequestBudget", "RetryKind"]
+__all__ = ["HTTPClient", "RetryKind"]
 
 logger = logging.getLogger("iqm_client_async")
 
 _RETRYABLE_STATUSES: Final = frozenset({408, 429, 502, 503, 504})
 _REFUSAL_STATUSES: Final = frozenset({429, 503})
-_NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+MAX_REDIRECTS: Final = 5
+MAX_CONNECT_TIMEOUT: Final = 30.0
 
 
 class RetryKind(enum.Enum):
-    """How a request may be retried."""
+    """How a request may be retried (see the module docstring)."""
 
     SAFE = "safe"  # idempotent: GET, cancel, delete
-    SUBMIT = "submit"  # creates a job: see the module docstring
-
-
-class _PrioritySlots:
-    """``total`` slots; a freed slot goes to the longest-waiting foreground request, else background."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._free = total
-        self._waiters: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
-
-    @property
-    def in_use(self) -> int:
-        """Slots held now."""
-        return self.total - self._free
-
-    async def acquire(self, *, background: bool) -> None:
-        if self._free and not (self._waiters[0] or self._waiters[1]):
-            self._free -= 1
-            return
-        granted = anyio.Event()
-        queue = self._waiters[background]
-        queue.append(granted)
-        try:
-            await granted.wait()
-        except BaseException:
-            if granted.is_set():
-                self.release()  # handed a slot while being cancelled: pass it on
-            else:
-                queue.remove(granted)
-            raise
-
-    def release(self) -> None:
-        for queue in self._waiters:
-            if queue:
-                queue.popleft().set()  # the slot passes directly to the waiter
-                return
-        self._free += 1
-
-
-class RequestBudget:
-    """Client-wide pacing: at most N requests in flight, at most R started per second.
-
-    Status polls are background requests: when requests queue for a slot, submissions, results and
-    everything a caller asked for go first, so thousands of waiting jobs cannot starve new work. A 429
-    or ``Retry-After`` from the server pauses every request of the client, not just the one that got it.
-    """
-
-    def __init__(self, *, max_concurrent: int, requests_per_second: float) -> None:
-        self.slots = _PrioritySlots(max_concurrent)
-        self._interval = 1.0 / requests_per_second
-        self._next_start = 0.0
-        self._paused_until = 0.0
-
-    def pause(self, seconds: float) -> None:
-        """Hold back every request for ``seconds`` from now."""
-        self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
-
-    @asynccontextmanager
-    async def slot(self, *, background: bool = False) -> AsyncIterator[None]:
-        """Wait for a concurrency slot and a start time, held for the duration of one request."""
-        await self.slots.acquire(background=background)
-        try:
-            while True:
-                now = anyio.current_time()
-                start = max(now, self._next_start, self._paused_until)
-                if start <= now:
-                    break
-                await anyio.sleep(start - now)
-            self._next_start = max(now, self._next_start) + self._interval
-            yield
-        finally:
-            self.slots.release()
+    SUBMIT = "submit"  # creates a job; the server is not known to honour Idempotency-Key
+    SUBMIT_WITH_KEY = "submit_with_key"  # creates a job; the server honours Idempotency-Key
 
 
 class _NotSent(Exception):
-    """A connect-phase failure: the request never left the client, so any request may be retried."""
+    """A failure before any byte of the request was sent: any request may be sent again."""
 
     def __init__(self, error: APIConnectionError) -> None:
         super().__init__(str(error))
@@ -145,11 +83,14 @@ class _NotSent(Exception):
 
 
 class _AmbiguousSubmission(Exception):
-    """A submission that may have reached the server; retried only with a server honouring keys."""
+    """A keyed submission that may have reached the server: resent with the same key."""
 
-    def __init__(self, cause: APIConnectionError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+    def __init__(self, error: IQMErrorLike) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+IQMErrorLike = APIConnectionError | ResponseDecodeError
 
 
 @functools.lru_cache(maxsize=64)
@@ -158,26 +99,42 @@ def _parse_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
     return httpx.URL(url, params=params) if params else httpx.URL(url)
 
 
-def _connection_error(exc: httpx.TransportError, request: httpx.Request | None) -> APIConnectionError:
-    method = request.method if request is not None else None
-    url = str(request.url) if request is not None else None
+def _connection_error(exc: Exception, request: httpx.Request) -> APIConnectionError:
+    method, url = request.method, str(request.url)
     kind = type(exc).__name__
-    detail = str(exc) or kind
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return APITimeoutError(f"Request timed out ({kind}): {method} {url}", method=method, url=url)
-    return APIConnectionError(f"Connection failed ({kind}: {detail}): {method} {url}", method=method, url=url)
+    detail = str(exc) or kind
+    hint = ""
+    if isinstance(exc, httpx.ConnectError):
+        if _caused_by_tls(exc):
+            hint = " (TLS failed: is the server really https, and is its certificate trusted? see verify=)"
+        else:
+            hint = " (is the server running and reachable at this address?)"
+    return APIConnectionError(
+        f"Connection failed ({kind}: {detail}): {method} {url}{hint}", method=method, url=url
+    )
 
 
-def _is_retryable_safe(exc: BaseException) -> bool:
-    if isinstance(exc, APIStatusError):
-        return exc.status_code in _RETRYABLE_STATUSES
-    return isinstance(exc, (APIConnectionError, _NotSent))
+def _caused_by_tls(exc: BaseException) -> bool:
+    """Whether a TLS error is among the causes of ``exc``."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
-def _is_retryable_submit(exc: BaseException) -> bool:
-    if isinstance(exc, APIStatusError):
-        return exc.status_code in _REFUSAL_STATUSES
-    return isinstance(exc, (_NotSent, _AmbiguousSubmission))
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _retryable_status(exc: APIStatusError, retry: RetryKind) -> bool:
+    statuses = _REFUSAL_STATUSES if retry is RetryKind.SUBMIT else _RETRYABLE_STATUSES
+    return exc.status_code in statuses
 
 
 class HTTPClient:
@@ -185,18 +142,17 @@ class HTTPClient:
 
     Args:
         settings: resolved client settings.
-        transport: optional httpx async transport (``MockTransport``, ``ASGITransport``, ...).
-        honours_idempotency: coroutine telling whether the server honours ``Idempotency-Key``;
-            asked only after an ambiguous submission failure.
+        network: TLS trust and proxies of the default transport.
+        transport: optional httpx async transport (``MockTransport``, ``ASGITransport``, ...) instead of
+            the default one.
     """
 
     def __init__(
         self,
         settings: Settings,
         *,
+        network: NetworkOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        honours_idempotency: Callable[[], Awaitable[bool]] | None = None,
-        backoff_scale: float = 1.0,
     ) -> None:
         self._settings = settings
         auth = None
@@ -210,29 +166,22 @@ class HTTPClient:
             max_concurrent=settings.max_concurrent_requests,
             requests_per_second=settings.requests_per_second,
         )
-        # The pool holds exactly as many connections as the budget lets requests run, so waiting
-        # happens in the budget (no timeout) and never as an httpx PoolTimeout.
-        limits = httpx.Limits(
-            max_connections=settings.max_concurrent_requests,
-            max_keepalive_connections=settings.max_concurrent_requests,
-        )
         if transport is None:
-            transport = httpx.AsyncHTTPTransport(limits=limits)
-            use_linear_assignment(transport)
-            use_asyncio_streams(transport)
+            # The pool holds exactly as many connections as the budget lets requests run, so waiting
+            # happens in the budget (no timeout) and never in the pool.
+            transport = DefaultTransport(max_connections=settings.max_concurrent_requests, network=network)
+        connect_timeout = min(settings.timeout, MAX_CONNECT_TIMEOUT)
         self._client = httpx.AsyncClient(
             base_url=settings.root_url,
             headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 30.0)),
-            limits=limits,
+            timeout=httpx.Timeout(settings.timeout, connect=connect_timeout),
             transport=transport,
             auth=auth,
             follow_redirects=False,
+            trust_env=False,  # proxies and CA bundles are resolved once, in _config
         )
         self._url_prefix = str(self._client.base_url).rstrip("/")
         self._timeout_extension = self._client.timeout.as_dict()
-        self._honours_idempotency = honours_idempotency
-        self._backoff_scale = backoff_scale
 
     def __repr__(self) -> str:
         return f"HTTPClient({self._settings.root_url!r})"
@@ -246,12 +195,14 @@ class HTTPClient:
         """Close the connection pool."""
         await self._client.aclose()
 
-    def _wait(self, state: RetryCallState) -> float:
+    @staticmethod
+    def _wait(state: RetryCallState) -> float:
+        if is_testing():
+            return 0.0
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, APIStatusError) and exc.retry_after is not None:
             return exc.retry_after
-        backoff = wait_exponential_jitter(multiplier=0.2, max=8.0, jitter=0.2)(state)
-        return float(backoff) * self._backoff_scale
+        return float(wait_exponential_jitter(multiplier=0.2, max=8.0, jitter=0.2)(state))
 
     async def request(
         self,
@@ -271,56 +222,57 @@ class HTTPClient:
         Raises:
             APIStatusError: the server answered with an error status (after retries).
             APIConnectionError: no response (after retries).
-            SubmissionOutcomeUnknownError: a submission failed ambiguously (see module docstring).
+            SubmissionOutcomeUnknownError: a submission failed after it may have reached the server.
+            ResponseDecodeError: the response body could not be decoded.
         """
-        predicate = _is_retryable_submit if retry is RetryKind.SUBMIT else _is_retryable_safe
-        first_failure: Exception | None = None
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, APIStatusError):
+                return _retryable_status(exc, retry)
+            if isinstance(exc, (_NotSent, _AmbiguousSubmission)):
+                return True
+            return isinstance(exc, APIConnectionError) and retry is RetryKind.SAFE
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._settings.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            reraise=True,
+            sleep=anyio.sleep,
+            before_sleep=self._log_retry,
+        )
         try:
-            try:
-                # The first attempt runs without tenacity: most requests succeed at once, and building a
-                # retry controller costs more than the rest of our request layer.
-                return await self._send_once(method, path, retry, params, content, headers, background)
-            except Exception as exc:
-                if not predicate(exc) or self._settings.max_retries == 0:
-                    raise
-                first_failure = exc
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(self._settings.max_retries + 1),
-                wait=self._wait,
-                retry=retry_if_exception(predicate),
-                reraise=True,
-                sleep=anyio.sleep,
-                before_sleep=self._log_retry,
-            )
             async for attempt in retrying:
                 with attempt:
-                    if first_failure is not None:
-                        # Replayed as tenacity's first attempt, so waits, logging and the stop count
-                        # are exactly those of a loop that ran every attempt.
-                        failure, first_failure = first_failure, None
-                        raise failure
                     return await self._send_once(method, path, retry, params, content, headers, background)
-        except _AmbiguousSubmission as exc:
-            raise self._outcome_unknown(exc.cause, headers) from exc.cause.__cause__
         except _NotSent as exc:
             raise exc.error from exc.__cause__
+        except _AmbiguousSubmission as exc:
+            raise self._outcome_unknown(exc.error, headers, retried=True) from exc.__cause__
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     @staticmethod
     def _outcome_unknown(
-        cause: APIConnectionError, headers: Mapping[str, str] | None
+        cause: IQMErrorLike, headers: Mapping[str, str] | None, *, retried: bool
     ) -> SubmissionOutcomeUnknownError:
         key = (headers or {}).get("Idempotency-Key", "")
+        why = (
+            "it was resent with the same key until the retries ran out"
+            if retried
+            else "the server is not known to honour Idempotency-Key, so it was not resubmitted"
+        )
         return SubmissionOutcomeUnknownError(
-            f"{cause.message}. The job may or may not have been created; the server is not known to honour "
-            f"Idempotency-Key, so it was not resubmitted. Idempotency-Key: {key}",
+            f"{cause.message}. The job may or may not have been created; {why}. Idempotency-Key: {key}",
             idempotency_key=key,
-            method=cause.method,
-            url=cause.url,
+            method=getattr(cause, "method", None),
+            url=getattr(cause, "url", None),
         )
 
-    def _log_retry(self, state: RetryCallState) -> None:
+    @staticmethod
+    def _log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, (_NotSent, _AmbiguousSubmission)):
+            exc = exc.error
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         logger.info("Retrying after %s (attempt %d, waiting %.2f s)", exc, state.attempt_number, sleep)
 
@@ -353,6 +305,30 @@ class HTTPClient:
             extensions={"timeout": self._timeout_extension},
         )
 
+    async def _send_following_get_redirects(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; a GET follows up to ``MAX_REDIRECTS`` redirects, dropping auth across origins."""
+        response = await self._client.send(request)
+        hops = 0
+        while request.method == "GET" and response.is_redirect and response.next_request is not None:
+            if hops == MAX_REDIRECTS:
+                location = response.headers.get("location")
+                raise RedirectRefusedError(
+                    f"The server redirected GET {request.url} more than {MAX_REDIRECTS} times "
+                    f"(a redirect loop?); the last Location was {location!r}.",
+                    location=location,
+                    status_code=response.status_code,
+                    method=request.method,
+                    url=str(request.url),
+                )
+            hops += 1
+            next_request = response.next_request
+            await response.aclose()
+            if _same_origin(next_request.url, request.url):
+                response = await self._client.send(next_request)
+            else:  # httpx dropped Authorization from the redirect; the client's auth must not re-add it
+                response = await self._client.send(next_request, auth=None)
+        return response
+
     async def _send_once(
         self,
         method: str,
@@ -363,25 +339,18 @@ class HTTPClient:
         headers: Mapping[str, str] | None,
         background: bool,
     ) -> httpx.Response:
-        failure: httpx.TransportError | None = None
+        failure: Exception | None = None
         async with self.budget.slot(background=background):
             # built in the slot: thousands of requests queued for the budget hold no request objects
             request = self._build_request(method, path, params, content, headers)
             started = time.perf_counter()
             try:
-                response = await self._client.send(request, follow_redirects=method == "GET")
-            except httpx.TransportError as exc:
+                with anyio.fail_after(self._settings.timeout):
+                    response = await self._send_following_get_redirects(request)
+            except (httpx.TransportError, httpx.DecodingError, TimeoutError) as exc:
                 failure = exc
         if failure is not None:
-            # Decided outside the slot: asking the server about idempotency is itself a request.
-            error = _connection_error(failure, request)
-            if isinstance(failure, _NOT_SENT_ERRORS):
-                raise _NotSent(error) from failure
-            if retry is RetryKind.SUBMIT:
-                if self._honours_idempotency is not None and await self._honours_idempotency():
-                    raise _AmbiguousSubmission(error) from failure
-                raise self._outcome_unknown(error, headers) from failure
-            raise error from failure
+            raise self._failure(failure, request, retry, headers) from failure
         logger.debug(
             "%s %s -> %d (%.1f ms)",
             method,
@@ -401,14 +370,31 @@ class HTTPClient:
             )
         if response.status_code >= 400:
             status_error = error_from_response(response)
+            status_error.response = response
             if (
                 isinstance(status_error, (RateLimitError, SystemUnavailableError))
                 and status_error.retry_after
+                and not is_testing()
             ):
                 self.budget.pause(status_error.retry_after)
             raise status_error
         return response
 
-    async def get_json(self, path: str) -> Any:
-        """GET a JSON document (decoded with the standard library)."""
-        return (await self.request("GET", path)).json()
+    def _failure(
+        self, failure: Exception, request: httpx.Request, retry: RetryKind, headers: Mapping[str, str] | None
+    ) -> Exception:
+        """The exception for a request that got no usable response, by how far it may have got."""
+        if isinstance(failure, httpx.DecodingError):
+            error: IQMErrorLike = ResponseDecodeError(
+                f"The response to {request.method} {request.url} could not be decoded "
+                f"({type(failure).__name__}: {failure})"
+            )
+        else:
+            error = _connection_error(failure, request)
+            if isinstance(failure, _NOT_SENT_ERRORS):
+                return _NotSent(error)
+        if retry is RetryKind.SUBMIT_WITH_KEY:
+            return _AmbiguousSubmission(error)
+        if retry is RetryKind.SUBMIT:
+            return self._outcome_unknown(error, headers, retried=False)
+        return error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -294,6 +295,7 @@ class IQMClient:
         max_concurrent_requests: int | None = None,
         requests_per_second: float | None = None,
         idempotent_submissions: bool | None = None,
+        verify: bool | str | ssl.SSLContext | None = None,
     ) -> None:
         portal = _Portal()
         try:
@@ -312,6 +314,7 @@ class IQMClient:
                 max_concurrent_requests=max_concurrent_requests,
                 requests_per_second=requests_per_second,
                 idempotent_submissions=idempotent_submissions,
+                verify=verify,
             )
         except BaseException:
             portal.close()

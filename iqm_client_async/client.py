@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,7 +28,7 @@ from ._arguments import (
     path_segment,
 )
 from ._channel_properties import decode_feedback_groups
-from ._config import Settings, resolve_settings
+from ._config import Settings, resolve_network_options, resolve_settings
 from ._errors import CircuitValidationError, ClientConfigurationError, IQMError, ResponseDecodeError
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
@@ -124,8 +125,13 @@ class AsyncIQMClient:
         max_concurrent_requests: requests in flight at once (and connection pool size), default 32.
         requests_per_second: client-wide request rate limit, default none (requests in flight are capped;
             a 429 or Retry-After pauses the whole client).
-        idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: ask its
-            ``/about`` once, only after an ambiguous submission failure).
+        idempotent_submissions: whether the server honours ``Idempotency-Key`` (None: its ``/about``
+            says so, asked once per client before the first submission; a failing ``/about`` counts
+            as "no"). Only a server honouring keys gets a submission resent after an ambiguous failure.
+        verify: TLS verification of the default transport: ``True`` (certifi's CA bundle), ``False``,
+            a CA bundle file or directory, or an ``ssl.SSLContext`` (default: ``REQUESTS_CA_BUNDLE``,
+            ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` if set, else certifi). Proxies come
+            from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``.
 
     Raises:
         ClientConfigurationError: invalid URL or authentication settings (no network call is made).
@@ -147,6 +153,7 @@ class AsyncIQMClient:
         max_concurrent_requests: int | None = None,
         requests_per_second: float | None = None,
         idempotent_submissions: bool | None = None,
+        verify: bool | str | ssl.SSLContext | None = None,
     ) -> None:
         check_client_arguments(transport, idempotent_submissions)
         self._settings: Settings = resolve_settings(
@@ -162,9 +169,7 @@ class AsyncIQMClient:
             max_concurrent_requests=max_concurrent_requests,
             requests_per_second=requests_per_second,
         )
-        self._http = HTTPClient(
-            self._settings, transport=transport, honours_idempotency=self._honours_idempotency
-        )
+        self._http = HTTPClient(self._settings, network=resolve_network_options(verify), transport=transport)
         self._idempotent_submissions = idempotent_submissions
         self._quantum_computer: QuantumComputer | None = None
         self._cache: dict[str, Any] = {}
@@ -640,10 +645,11 @@ async def _post_run_request(
     if os.environ.get("IQM_CLIENT_DEBUG") == "1":
         print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
     path = f"{_API}/jobs/{path_segment(await client._qc_alias())}/circuit"
+    honoured = await client._honours_idempotency()
     response = await client._http.request(
         "POST",
         path,
-        retry=RetryKind.SUBMIT,
+        retry=RetryKind.SUBMIT_WITH_KEY if honoured else RetryKind.SUBMIT,
         params={"use_timeslot": "true" if use_timeslot else "false"},
         content=content,
         headers={"Content-Type": "application/json; charset=UTF-8", "Idempotency-Key": str(uuid.uuid4())},

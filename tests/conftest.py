@@ -1,14 +1,44 @@
-"""Shared fixtures: a respx-mocked IQM Server for unit tests of the client."""
+"""Shared fixtures: a respx-mocked IQM Server for unit tests of the client; the event loops tests run on."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+
+EMULATOR_TESTS = Path(__file__).parent / "emulator"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--loops",
+        default="asyncio,uvloop",
+        help="comma-separated event loops every async client test runs on (asyncio, uvloop)",
+    )
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async client test runs on asyncio and on uvloop (the emulator's own tests on asyncio only)."""
+    available: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in the test extra (not on Windows)
+        pass
+    else:
+        available["uvloop"] = uvloop.new_event_loop
+    wanted = [name for name in str(config.getoption("--loops")).split(",") if name in available]
+    if EMULATOR_TESTS in Path(str(item.path)).parents:
+        wanted = wanted[:1]
+    return {name: available[name] for name in wanted or ["asyncio"]}
+
 
 BASE = "https://iqm.example.com"
 QC_ID = "0b6a9c3e-7f4d-4a3b-9e62-5d1f8c2a7b10"
@@ -77,6 +107,8 @@ class FakeServer:
     def __init__(self) -> None:
         self.router = respx.MockRouter(base_url=BASE, assert_all_called=False)
         r = self.router
+        # asked once per client before its first submission: does the server honour Idempotency-Key?
+        self.about = r.get("/about").respond(json={"idempotency_key_supported": True})
         self.qcs = r.get("/api/v1/quantum-computers").respond(
             json={"quantum_computers": [{"id": QC_ID, "alias": "garnet", "display_name": "Garnet"}]}
         )

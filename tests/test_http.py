@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -15,16 +15,25 @@ from iqm_client_async import _errors as errors
 from iqm_client_async._config import resolve_settings
 from iqm_client_async._error_bodies import parse_retry_after
 from iqm_client_async._http import HTTPClient, RetryKind
+from iqm_client_async._testing import set_testing
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(autouse=True)
+def no_backoff() -> Iterator[None]:
+    """Retries without waiting (the library's testing mode), except in tests that measure waits."""
+    set_testing(True)
+    yield
+    set_testing(False)
 
 
 def make_client(
     handler: Handler,
     *,
     retries: int = 3,
-    idempotent: bool | None = None,
     root_url: str = "https://iqm.example.com",
+    transport: httpx.AsyncBaseTransport | None = None,
     **kw: object,
 ) -> HTTPClient:
     settings = resolve_settings(
@@ -38,16 +47,7 @@ def make_client(
         environ={},
         **kw,  # type: ignore[arg-type]
     )
-
-    async def honours() -> bool:
-        return bool(idempotent)
-
-    return HTTPClient(
-        settings,
-        transport=httpx.MockTransport(handler),
-        honours_idempotency=honours if idempotent is not None else None,
-        backoff_scale=0.0,
-    )
+    return HTTPClient(settings, transport=transport or httpx.MockTransport(handler))
 
 
 def counting(responses: list[httpx.Response | Exception]) -> tuple[Handler, list[httpx.Request]]:
@@ -184,7 +184,7 @@ async def test_submit_not_retried_after_read_timeout() -> None:
 async def test_submit_not_retried_after_ambiguous_errors_when_keys_not_honoured(exc: Exception) -> None:
     handler, seen = counting([exc, httpx.Response(200)])
     with pytest.raises(errors.SubmissionOutcomeUnknownError):
-        await make_client(handler, idempotent=False).request(
+        await make_client(handler).request(
             "POST", "/j", retry=RetryKind.SUBMIT, headers={"Idempotency-Key": "k"}
         )
     assert len(seen) == 1
@@ -193,8 +193,8 @@ async def test_submit_not_retried_after_ambiguous_errors_when_keys_not_honoured(
 @pytest.mark.asyncio
 async def test_submit_retried_with_same_key_when_server_honours_keys() -> None:
     handler, seen = counting([httpx.ReadTimeout("lost"), httpx.RemoteProtocolError("x"), httpx.Response(200)])
-    await make_client(handler, idempotent=True).request(
-        "POST", "/j", retry=RetryKind.SUBMIT, content=b"{}", headers={"Idempotency-Key": "same"}
+    await make_client(handler).request(
+        "POST", "/j", retry=RetryKind.SUBMIT_WITH_KEY, content=b"{}", headers={"Idempotency-Key": "same"}
     )
     assert [r.headers["Idempotency-Key"] for r in seen] == ["same"] * 3
 
@@ -203,8 +203,8 @@ async def test_submit_retried_with_same_key_when_server_honours_keys() -> None:
 async def test_submit_ambiguous_retries_exhausted_carries_key() -> None:
     handler, seen = counting([httpx.ReadTimeout("lost")])
     with pytest.raises(errors.SubmissionOutcomeUnknownError) as info:
-        await make_client(handler, retries=2, idempotent=True).request(
-            "POST", "/j", retry=RetryKind.SUBMIT, headers={"Idempotency-Key": "k9"}
+        await make_client(handler, retries=2).request(
+            "POST", "/j", retry=RetryKind.SUBMIT_WITH_KEY, headers={"Idempotency-Key": "k9"}
         )
     assert len(seen) == 3 and info.value.idempotency_key == "k9"
 
@@ -287,6 +287,7 @@ def test_parse_retry_after() -> None:
 
 @pytest.mark.asyncio
 async def test_retry_after_is_honoured_and_pauses_every_request() -> None:
+    set_testing(False)
     handler, seen = counting([httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200)])
     client = make_client(handler)
     started = anyio.current_time()
@@ -315,8 +316,9 @@ async def test_concurrency_budget_caps_requests_in_flight() -> None:
             in_flight -= 1
             return httpx.Response(200)
 
-    client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=4, requests_per_second=10_000)
-    client._client._transport = Slow()
+    client = make_client(
+        lambda r: httpx.Response(200), transport=Slow(), max_concurrent_requests=4, requests_per_second=10_000
+    )
     async with anyio.create_task_group() as tg:
         for _ in range(40):
             tg.start_soon(client.request, "GET", "/x")
@@ -342,8 +344,12 @@ async def test_queued_foreground_requests_overtake_queued_polls() -> None:
             order.append(request.url.path)
             return httpx.Response(200)
 
-    client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=1, requests_per_second=10_000)
-    client._client._transport = Gated()
+    client = make_client(
+        lambda r: httpx.Response(200),
+        transport=Gated(),
+        max_concurrent_requests=1,
+        requests_per_second=10_000,
+    )
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: client.request("GET", "/first", background=True))
         await anyio.wait_all_tasks_blocked()
