@@ -13,9 +13,9 @@ from typing import Any, Final
 import httpx
 
 from ._errors import APIStatusError, error_class_for_status
-from ._sanitize import bearer_token, one_line, shown
+from ._sanitize import bearer_token, one_line, redact, redact_bytes, shown
 
-__all__ = ["error_from_response", "parse_retry_after", "summarize_body"]
+__all__ = ["error_from_response", "parse_retry_after", "redacted_response", "summarize_body", "without_token"]
 
 _MAX_RETRY_AFTER: Final = 120.0
 _MAX_RETRY_AFTER_LENGTH: Final = 64
@@ -25,6 +25,7 @@ _MAX_JSON_BYTES: Final = 1 << 20
 """Larger error bodies are not parsed as JSON (no server sends an error document this size)."""
 _SUMMARY_LIMIT: Final = 300
 _MESSAGE_LIMIT: Final = 1000
+_BODY_FRAMING: Final = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 _TITLE_OPEN: Final = re.compile(r"<title\b", re.IGNORECASE)
 _TITLE_CLOSE: Final = re.compile(r"</title\s*>", re.IGNORECASE)
 
@@ -160,4 +161,41 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
         url=str(request.url) if request is not None else None,
     )
     error.retry_after = parse_retry_after(response.headers.get("retry-after"))
+    error.response = response  # stored as a copy without the token (see APIStatusError.response)
     return error
+
+
+def without_token(response: httpx.Response) -> httpx.Response:
+    """``response`` itself if its request carried no bearer token, else a copy with the token redacted."""
+    try:
+        secret = bearer_token(response.request)
+    except RuntimeError:  # a response built without a request
+        return response
+    return redacted_response(response, secret) if secret else response
+
+
+def redacted_response(response: httpx.Response, secret: str) -> httpx.Response:
+    """A copy of ``response`` whose body, headers and request carry no trace of ``secret``.
+
+    What a caller reads from an error's ``response`` (``.text``, ``.json()``, ``.headers``,
+    ``.request.headers``) is then as free of the token as the error's message.
+    """
+    headers = [
+        (name, redact(value, secret))
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _BODY_FRAMING  # the copy's body is decoded and may differ in length
+    ]
+    request = response.request
+    request_headers = [(name, redact(value, secret)) for name, value in request.headers.multi_items()]
+    try:
+        request_content: bytes | None = request.content
+    except httpx.RequestNotRead:
+        request_content = None
+    copy = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=redact_bytes(response.content, secret),
+        request=httpx.Request(request.method, request.url, headers=request_headers, content=request_content),
+        extensions={key: value for key, value in response.extensions.items() if key != "network_stream"},
+    )
+    return copy

@@ -173,12 +173,29 @@ class APIStatusError(IQMError):
         method: the request method.
         url: the request URL.
         retry_after: seconds the server asked us to wait (``Retry-After``), if it said so.
-        response: the ``httpx.Response`` (status, headers, body), when the error came from one.
+        response: the ``httpx.Response`` (status, headers, body), when the error came from one; a copy
+            with the client's token redacted from its body, headers and request.
     """
 
     status: ClassVar[int | None] = None
     retry_after: float | None = None
-    response: httpx.Response | None = None
+    _response: httpx.Response | None = None
+    _raw_response: httpx.Response | None = None
+
+    @property
+    def response(self) -> httpx.Response | None:
+        """The response this error came from, with the client's token redacted (see the class doc)."""
+        return self._response
+
+    @response.setter
+    def response(self, response: httpx.Response | None) -> None:
+        if response is None or response is self._raw_response:
+            if response is None:
+                self._response = self._raw_response = None
+            return
+        from ._error_bodies import without_token  # the body helpers import this module
+
+        self._raw_response, self._response = response, without_token(response)
 
     def __init__(
         self,

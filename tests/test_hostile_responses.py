@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from conftest import BASE, JOB_ID, FakeServer, dqa, job_json
 
@@ -251,6 +252,23 @@ async def test_token_echoed_by_the_server_is_redacted(
     assert_clean(str(info.value))
     assert_clean(repr(info.value.args))
     assert TOKEN not in caplog.text
+
+
+async def test_the_response_an_error_carries_has_no_token(server: FakeServer) -> None:
+    """``error.response`` is server text too: body, headers and the request it answers are redacted."""
+    server.job.respond(
+        401,
+        headers={"www-authenticate": f'Bearer realm="iqm", token="{TOKEN}"', "content-type": "text/plain"},
+        content=f"you sent Bearer {TOKEN}".encode(),
+    )
+    with pytest.raises(AuthenticationError) as info:
+        await client_for(server).get_job_data(uuid.UUID(JOB_ID))
+    response = info.value.response
+    assert response is not None and response.status_code == 401
+    assert response.text == "you sent Bearer [REDACTED]"
+    assert TOKEN not in str(response.headers.multi_items())
+    assert TOKEN not in str(response.request.headers.multi_items())
+    assert response.request.url == httpx.URL(f"{BASE}{JOB_PATH}")
 
 
 async def test_retry_after_from_a_hostile_server_is_bounded(server: FakeServer) -> None:
@@ -564,6 +582,7 @@ async def test_loopback_401_echoing_the_token(hostile_server: tuple[str, dict[st
             await client.get_job_data(uuid.UUID(JOB_ID))
     assert "you sent: Bearer [REDACTED]" in str(info.value)
     assert_clean(str(info.value))
+    assert info.value.response is not None and TOKEN not in info.value.response.text
 
 
 async def test_loopback_malformed_results_and_job(hostile_server: tuple[str, dict[str, Any]]) -> None:
