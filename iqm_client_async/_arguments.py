@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -415,8 +416,13 @@ def check_transport(transport: object) -> None:
         )
 
 
-def check_client_arguments(transport: object, idempotent_submissions: object) -> None:
+def check_client_arguments(transport: object, idempotent_submissions: object, verify: object = None) -> None:
     """The ``AsyncIQMClient`` arguments that ``_config.resolve_settings`` does not see."""
     check_transport(transport)
     if idempotent_submissions is not None:
         check_bool(idempotent_submissions, "idempotent_submissions")
+    if verify is not None and not isinstance(verify, bool | str | os.PathLike | ssl.SSLContext):
+        _fail(
+            ClientConfigurationError,
+            f"verify must be True, False, a CA bundle path or an ssl.SSLContext, got {type(verify).__name__}.",
+        )

@@ -155,7 +155,7 @@ class AsyncIQMClient:
         idempotent_submissions: bool | None = None,
         verify: bool | str | ssl.SSLContext | None = None,
     ) -> None:
-        check_client_arguments(transport, idempotent_submissions)
+        check_client_arguments(transport, idempotent_submissions, verify)
         self._settings: Settings = resolve_settings(
             iqm_server_url,
             quantum_computer=quantum_computer,

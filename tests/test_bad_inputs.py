@@ -481,6 +481,7 @@ SETTINGS_CASES: list[tuple[str, dict[str, Any], dict[str, str], str]] = [
     ("url-1MB", {"iqm_server_url": "https://iqm.example.com/" + "a" * MB}, {}, "at most 2048 long"),
     ("transport-str", {"transport": "mock"}, {}, "transport must be an httpx.AsyncBaseTransport"),
     ("idempotent-str", {"idempotent_submissions": "yes"}, {}, "idempotent_submissions must be True or False"),
+    ("verify-int", {"verify": 1}, {}, "verify must be True, False, a CA bundle path or an ssl.SSLContext"),
     (
         "env-timeout-nan",
         {},

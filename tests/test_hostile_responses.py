@@ -517,6 +517,27 @@ async def test_token_in_a_job_document_is_redacted_before_decoding(
     assert all(TOKEN not in str(w.message) for w in warned)
 
 
+async def test_job_messages_reach_logs_and_errors_as_one_printable_line(
+    server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    failed = job_json(
+        "failed",
+        messages=[{"source": "x\x1b]0;title\x07", "message": "line\nbreak \x1b[2J" + "z" * 50_000}],
+        errors=[{"source": "gw\x00", "error_code": "e\r\nInjected: 1", "message": "\u202eboom\x00"}],
+    )
+    server.job.respond(json=failed)
+    client = client_for(server)
+    with caplog.at_level(logging.DEBUG, logger="iqm_client_async"), pytest.warns(UserWarning):
+        job = await client.get_job(uuid.UUID(JOB_ID))
+        with pytest.raises(IQMError) as info:
+            await job.result_or_raise(timeout_secs=5)
+    message, error = job.data.messages[0], job.data.errors[0]
+    assert message.message.startswith("line break z") and len(message.message) < 10_100
+    assert (error.source, error.error_code, error.message) == ("gw", "e Injected: 1", "boom")
+    assert_clean(str(info.value))
+    assert all(record.getMessage().replace("\n", "").isprintable() for record in caplog.records)
+
+
 # --------------------------------------------------------------------------------- real loopback HTTP
 
 
