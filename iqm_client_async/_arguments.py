@@ -39,7 +39,7 @@ from .models.circuits import (
     MoveGateValidationMode,
 )
 from .models.run_request import PostJobsRequest
-from .validation import check_text, validate_circuits_static
+from .validation import MeasurementWidths, check_text, validate_circuits_with_keys
 
 __all__ = [
     "MAX_SHOTS",
@@ -210,6 +210,8 @@ class Submission:
     calibration_set_id: UUID | None
     shots: int
     options: CircuitCompilationOptions
+    measurement_keys: list[MeasurementWidths | None]
+    """Each circuit's measurement keys and widths (None for QIR), to check the results against."""
 
 
 def check_shots(shots: object) -> int:
@@ -348,12 +350,18 @@ def check_submission(
     mapping = check_qubit_mapping(qubit_mapping)
     calibration = check_calibration_set_id(calibration_set_id, error=CircuitValidationError)
     check_bool(use_timeslot, "use_timeslot", error=CircuitValidationError)
-    normalized = validate_circuits_static(circuits)  # type: ignore[arg-type]
-    return Submission(normalized, mapping, calibration, count, checked_options)
+    normalized, keys = validate_circuits_with_keys(circuits)  # type: ignore[arg-type]
+    return Submission(normalized, mapping, calibration, count, checked_options, keys)
 
 
-def check_run_request(run_request: object, use_timeslot: object) -> PostJobsRequest:
-    """A prepared run request (``create_run_request``'s result, possibly modified since) and ``use_timeslot``."""
+def check_run_request(
+    run_request: object, use_timeslot: object
+) -> tuple[PostJobsRequest, list[MeasurementWidths | None]]:
+    """A prepared run request (``create_run_request``'s result, possibly modified since) and ``use_timeslot``.
+
+    Returns:
+        The request, and each circuit's measurement keys and widths.
+    """
     if not isinstance(run_request, PostJobsRequest):
         _fail(
             CircuitValidationError,
@@ -370,8 +378,7 @@ def check_run_request(run_request: object, use_timeslot: object) -> PostJobsRequ
         ("dd_mode", DDMode),
     ):
         _enum(getattr(run_request, name), enum, f"run_request.{name}")
-    validate_circuits_static(run_request.circuits)
-    return run_request
+    return run_request, validate_circuits_with_keys(run_request.circuits)[1]
 
 
 # ------------------------------------------------------------------------------------------ other calls

@@ -52,7 +52,7 @@ from .models import (
     serialize_run_request,
 )
 from .models.results import ExpectedMeasurements, check_measurement_counts, decode_measurement_results
-from .validation import validate_circuits_dynamic
+from .validation import MeasurementWidths, validate_circuits_dynamic
 
 __all__ = ["AsyncIQMClient"]
 
@@ -513,7 +513,7 @@ class AsyncIQMClient:
             use_timeslot=use_timeslot,
         )
         request = await _build_run_request(self, submission)
-        return await _post_run_request(self, request, use_timeslot)
+        return await _post_run_request(self, request, use_timeslot, submission.measurement_keys)
 
     async def submit_run_request(
         self, run_request: PostJobsRequest, use_timeslot: bool = False
@@ -526,7 +526,8 @@ class AsyncIQMClient:
             ValueError: ``run_request.shots`` < 1.
             CircuitValidationError: before any request, for an invalid request or ``use_timeslot``.
         """
-        return await _post_run_request(self, check_run_request(run_request, use_timeslot), use_timeslot)
+        request, measurement_keys = check_run_request(run_request, use_timeslot)
+        return await _post_run_request(self, request, use_timeslot, measurement_keys)
 
     def batch(
         self,
@@ -638,7 +639,10 @@ async def _build_run_request(client: AsyncIQMClient, submission: Submission) -> 
 
 
 async def _post_run_request(
-    client: AsyncIQMClient, run_request: PostJobsRequest, use_timeslot: bool
+    client: AsyncIQMClient,
+    run_request: PostJobsRequest,
+    use_timeslot: bool,
+    measurement_keys: list[MeasurementWidths | None],
 ) -> AsyncCircuitJob:
     """POST a checked run request; remember its measurement shapes to check the results against."""
     content = serialize_run_request(run_request)
@@ -659,5 +663,5 @@ async def _post_run_request(
         client,
         uses_default_calibration=run_request.calibration_set_id is None,
     )
-    client._expected_measurements.remember(job.job_id, run_request.circuits)
+    client._expected_measurements.remember(job.job_id, run_request.circuits, measurement_keys)
     return job

@@ -28,7 +28,14 @@ from ._sanitize import shown
 from .models.architecture import DynamicQuantumArchitecture, component_sort_key
 from .models.circuits import Circuit, CircuitOperation, MoveGateValidationMode
 
-__all__ = ["check_json_value", "check_text", "validate_circuits_dynamic", "validate_circuits_static"]
+__all__ = [
+    "MeasurementWidths",
+    "check_json_value",
+    "check_text",
+    "validate_circuits_dynamic",
+    "validate_circuits_static",
+    "validate_circuits_with_keys",
+]
 
 Locus = tuple[str, ...]
 _Fail = Callable[[str], CircuitValidationError]
@@ -114,13 +121,31 @@ def validate_circuits_static(circuits: Sequence[Circuit | str]) -> list[Circuit 
         CircuitValidationError: the first problem found, naming the circuit (index and name), the
             instruction (index, operation and locus) and what is wrong.
     """
+    return validate_circuits_with_keys(circuits)[0]
+
+
+MeasurementWidths = dict[str, int]
+"""The measurement keys of a circuit, each with the number of components it measures."""
+
+
+def validate_circuits_with_keys(
+    circuits: Sequence[Circuit | str],
+) -> tuple[list[Circuit | str], list[MeasurementWidths | None]]:
+    """:func:`validate_circuits_static`, also returning each circuit's measurement keys and widths.
+
+    The widths come from the same pass over the instructions (``None`` for a QIR program), so that
+    results can be checked against them at no extra cost.
+    """
     if isinstance(circuits, str | Circuit):
         raise CircuitValidationError("circuits must be a sequence of circuits, not a single circuit.")
     _check_container(circuits)
     normalized: list[Circuit | str] = []
+    widths: list[MeasurementWidths | None] = []
     for index, circuit in enumerate(circuits):
         if isinstance(circuit, Circuit):
-            normalized.append(_validate_circuit(circuit, index))
+            checked, keys = _validate_circuit(circuit, index)
+            normalized.append(checked)
+            widths.append(keys)
         elif isinstance(circuit, str):
             problem = check_text(circuit)
             if problem:
@@ -128,9 +153,10 @@ def validate_circuits_static(circuits: Sequence[Circuit | str]) -> list[Circuit 
                     f"Circuit {index}: the QIR program {problem}.", circuit_index=index
                 )
             normalized.append(circuit)
+            widths.append(None)
         else:
             raise _not_a_circuit(circuit, index)
-    return normalized
+    return normalized, widths
 
 
 def _check_container(circuits: object) -> None:
@@ -241,8 +267,8 @@ def _not_a_circuit(circuit: object, index: int) -> CircuitValidationError:
     return CircuitValidationError(message, circuit_index=index)
 
 
-def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
-    """Validate one circuit; return it, or a normalized copy if anything needed converting."""
+def _validate_circuit(circuit: Circuit, index: int) -> tuple[Circuit, MeasurementWidths]:
+    """Validate one circuit; return it (or a normalized copy) and its measurement keys and widths."""
     if not isinstance(circuit.name, str) or not circuit.name:
         raise _error("A circuit should have a non-empty string for a name.", index, circuit)
     problem = check_text(circuit.name)
@@ -273,7 +299,7 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
         raise _error("Each circuit should have at least one instruction.", index, circuit)
 
     shapes = _valid_shapes
-    measurement_keys: set[str] = set()
+    measurement_keys: MeasurementWidths = {}
     replaced: list[CircuitOperation] | None = None
     for position, operation in enumerate(instructions):
         # Fast path: an instruction whose (name, locus, implementation) passed before and whose arguments
@@ -298,7 +324,7 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
                     if spec.has_key:
                         if args["key"] in measurement_keys:
                             raise _duplicate_key(operation, index, circuit, position)
-                        measurement_keys.add(args["key"])
+                        measurement_keys[args["key"]] = len(operation.locus)
                     continue
         normalized = _normalize_operation(operation, index, circuit, position)
         if normalized is not operation:
@@ -308,10 +334,12 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
         if _OPERATIONS[normalized.name].has_key:
             if normalized.args["key"] in measurement_keys:
                 raise _duplicate_key(normalized, index, circuit, position)
-            measurement_keys.add(normalized.args["key"])
+            measurement_keys[normalized.args["key"]] = len(normalized.locus)
     if replaced is None and isinstance(instructions, tuple | list):
-        return circuit
-    return replace(circuit, instructions=tuple(replaced if replaced is not None else instructions))
+        return circuit, measurement_keys
+    return replace(
+        circuit, instructions=tuple(replaced if replaced is not None else instructions)
+    ), measurement_keys
 
 
 _MAX_SHAPES = 1 << 16
@@ -527,7 +555,7 @@ def validate_circuits_dynamic(
                     checks.check_operation(operation, index, circuit)
         except (AttributeError, TypeError):
             # Not statically valid (or not normalized): let the static checks report or normalize it.
-            circuit = _validate_circuit(circuit, index)
+            circuit = _validate_circuit(circuit, index)[0]
             for operation in circuit.instructions:
                 checks.check_operation(operation, index, circuit)
         if check_moves:

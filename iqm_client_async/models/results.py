@@ -25,7 +25,6 @@ __all__ = [
     "ExpectedMeasurements",
     "check_measurement_counts",
     "decode_measurement_results",
-    "measurement_shapes",
 ]
 
 CircuitMeasurementResults: TypeAlias = dict[str, list[list[int]]]
@@ -63,24 +62,6 @@ CircuitShape: TypeAlias = tuple[str, dict[str, int]]
 """A circuit's name and, for each measurement key, the number of components it measures."""
 
 
-def measurement_shapes(circuits: Sequence[Circuit | str]) -> tuple[CircuitShape, ...] | None:
-    """The measurement keys and widths of each circuit; None if a QIR program makes them unknown."""
-    shapes: list[CircuitShape] = []
-    for circuit in circuits:
-        if not isinstance(circuit, Circuit):
-            return None
-        widths = {
-            operation.args["key"]: len(operation.locus)
-            for operation in circuit.instructions
-            if operation.name in _KEYED_OPERATIONS
-        }
-        shapes.append((circuit.name, widths))
-    return tuple(shapes)
-
-
-_KEYED_OPERATIONS = frozenset({"measure", "measure_fidelity"})
-
-
 class ExpectedMeasurements:
     """The measurement shapes of the jobs a client submitted, to check their results against.
 
@@ -92,11 +73,17 @@ class ExpectedMeasurements:
         self._jobs: OrderedDict[UUID, tuple[CircuitShape, ...]] = OrderedDict()
         self._circuits = 0
 
-    def remember(self, job_id: UUID, circuits: Sequence[Circuit | str]) -> None:
-        """Record the shapes of a submitted job's circuits."""
-        shapes = measurement_shapes(circuits)
-        if shapes is None or len(shapes) > _MAX_SHAPES_REMEMBERED:
-            return
+    def remember(
+        self, job_id: UUID, circuits: Sequence[Circuit | str], widths: Sequence[dict[str, int] | None]
+    ) -> None:
+        """Record the shapes of a submitted job's circuits (their keys and widths, found by validation)."""
+        if len(circuits) > _MAX_SHAPES_REMEMBERED or any(w is None for w in widths):
+            return  # a QIR program's measurements are unknown
+        shapes = tuple(
+            (circuit.name, keys)
+            for circuit, keys in zip(circuits, widths, strict=True)
+            if isinstance(circuit, Circuit) and keys is not None
+        )
         self._jobs[job_id] = shapes
         self._circuits += len(shapes)
         while self._circuits > _MAX_SHAPES_REMEMBERED:
