@@ -3,9 +3,10 @@
 ::
 
     IQMError
-    ├── ClientConfigurationError        bad settings: URL, auth combination, quantum computer name
+    ├── ClientConfigurationError        bad settings (URL, auth, numbers), job ids, other non-circuit arguments
     ├── ClientAuthenticationError       no usable token (tokens file missing, unreadable or expired)
-    ├── CircuitValidationError          a circuit the server would reject, caught before any request
+    ├── CircuitValidationError          a circuit or run-request argument the server would reject, caught
+    │                                   before any request (shots < 1 is a ValueError, as in the reference)
     ├── APIConnectionError              the server could not be reached, or the connection broke
     │   ├── APITimeoutError             a request timed out (connect, read, write or pool)
     │   └── SubmissionOutcomeUnknownError   a submit may or may not have created a job (carries the key)
@@ -93,7 +94,8 @@ class IQMError(Exception):
 
 
 class ClientConfigurationError(IQMError):
-    """The client's settings are invalid (URL, authentication parameters, quantum computer)."""
+    """The client's settings are invalid (URL, authentication, numbers), or an argument outside a run
+    request is (a job id or calibration set id that is not a UUID, a batch setting)."""
 
 
 class ClientAuthenticationError(IQMError):
@@ -101,7 +103,7 @@ class ClientAuthenticationError(IQMError):
 
 
 class CircuitValidationError(IQMError):
-    """A circuit failed validation before anything was sent.
+    """A circuit, or another argument of a run request, failed validation before anything was sent.
 
     Attributes:
         circuit_index: position of the offending circuit in the submitted batch, if known.
