@@ -262,7 +262,7 @@ class AsyncIQMClient:
 
         async def resolve() -> QuantumComputer:
             computers = await self.get_quantum_computers()
-            available = ", ".join(qc.alias for qc in computers)
+            available = one_line(", ".join(qc.alias for qc in computers), 500)  # server text
             wanted = self._settings.quantum_computer
             if wanted is None:
                 if len(computers) != 1:
@@ -274,7 +274,8 @@ class AsyncIQMClient:
                 if qc.alias == wanted:
                     return qc
             raise ClientConfigurationError(
-                f'Quantum computer "{wanted}" does not exist. Available quantum computers are: {available}'
+                f'Quantum computer "{one_line(wanted, 100)}" does not exist. '
+                f"Available quantum computers are: {available}"
             )
 
         self._quantum_computer = await self._once("quantum_computer", resolve)

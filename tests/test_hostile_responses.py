@@ -22,6 +22,7 @@ from iqm_client_async import (
     BadGatewayError,
     Circuit,
     CircuitOperation,
+    ClientConfigurationError,
     ForbiddenError,
     InternalServerError,
     InvalidOperationError,
@@ -269,6 +270,17 @@ async def test_the_response_an_error_carries_has_no_token(server: FakeServer) ->
     assert TOKEN not in str(response.headers.multi_items())
     assert TOKEN not in str(response.request.headers.multi_items())
     assert response.request.url == httpx.URL(f"{BASE}{JOB_PATH}")
+
+
+async def test_hostile_quantum_computer_aliases_give_a_clean_message(server: FakeServer) -> None:
+    computers = [
+        {"id": str(uuid.uuid4()), "alias": f"qc\x1b[31m{i}\n" + "x" * 1000, "display_name": "d"}
+        for i in range(2000)
+    ]
+    server.qcs.respond(json={"quantum_computers": computers})
+    with pytest.raises(ClientConfigurationError, match="Quantum computer not selected") as info:
+        await client_for(server).get_quantum_computer_name()
+    assert_clean(str(info.value))
 
 
 async def test_retry_after_from_a_hostile_server_is_bounded(server: FakeServer) -> None:
