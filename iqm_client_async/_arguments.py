@@ -320,14 +320,28 @@ def check_options(options: object) -> CircuitCompilationOptions:
         maximum=2**31 - 1,
         optional=True,
     )
-    if options.dd_strategy is not None and not isinstance(options.dd_strategy, DDStrategy):
-        _fail(
-            CircuitValidationError,
-            f"options.dd_strategy must be a DDStrategy or None, got {type(options.dd_strategy).__name__}.",
-        )
+    if options.dd_strategy is not None:
+        _check_dd_strategy(options.dd_strategy)
     if all(getattr(options, key) is value for key, value in fields.items()):
         return options
     return replace(options, **fields)
+
+
+def _check_dd_strategy(strategy: object) -> None:
+    if not isinstance(strategy, DDStrategy):
+        _fail(
+            CircuitValidationError,
+            f"options.dd_strategy must be a DDStrategy or None, got {type(strategy).__name__}.",
+        )
+    for index, (_, pattern, _) in enumerate(strategy.gate_sequences):
+        if not isinstance(pattern, str) and not all(
+            math.isfinite(value) for pair in pattern for value in pair
+        ):
+            _fail(
+                CircuitValidationError,
+                f"options.dd_strategy.gate_sequences[{index}] has a NaN or infinite angle or phase; "
+                "use finite radians.",
+            )
 
 
 def check_submission(

@@ -24,6 +24,7 @@ from iqm_client_async import (
     CircuitOperation,
     CircuitValidationError,
     ClientConfigurationError,
+    DDStrategy,
     IQMClient,
 )
 
@@ -296,6 +297,12 @@ SUBMISSION_CASES = [
         submit(options=options(dd_strategy="standard")),
         CVE,
         "dd_strategy must be a DDStrategy",
+    ),
+    Case(
+        "options-dd-nan",
+        submit(options=options(dd_strategy=DDStrategy(gate_sequences=[(2, [(math.nan, 0.0)], "asap")]))),
+        CVE,
+        "gate_sequences[0] has a NaN or infinite angle",
     ),
     # ids and flags
     Case(
