@@ -40,6 +40,7 @@ from ._errors import (
     UnexpectedStatusError,
     ValidationError,
 )
+from ._testing import is_testing, set_testing
 from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
 from .blocking import BlockingJobBatch, CircuitJob, IQMClient
 from .calibration import ObservationFinder
@@ -152,4 +153,6 @@ __all__ = [
     "UnauthorizedError",
     "UnexpectedStatusError",
     "ValidationError",
+    "is_testing",
+    "set_testing",
 ]
