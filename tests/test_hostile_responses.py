@@ -639,3 +639,19 @@ async def test_loopback_bad_arguments_send_nothing(hostile_server: tuple[str, di
         with pytest.raises(Exception) as info:
             await client.get_dynamic_quantum_architecture("../../../jobs/x")  # type: ignore[arg-type]
     assert isinstance(info.value, IQMError) and not hits
+
+
+async def test_remembered_shapes_are_shared_and_bounded() -> None:
+    """A job in flight costs one dict entry; the oldest jobs are forgotten past 100,000 circuits."""
+    from iqm_client_async.models.results import ExpectedMeasurements
+
+    expected = ExpectedMeasurements()
+    circuit = bell()
+    ids = [uuid.uuid4() for _ in range(50_001)]
+    for job_id in ids:
+        expected.remember(job_id, [circuit, circuit], [{"m": 2, "single": 1}, {"m": 2, "single": 1}])
+    assert expected.get(ids[-1]) is expected.get(ids[-2])  # one object for identical jobs
+    assert expected.get(ids[0]) is None and expected.get(ids[1]) is not None
+    with_qir = uuid.uuid4()
+    expected.remember(with_qir, [circuit, "qir"], [{"m": 2}, None])
+    assert expected.get(with_qir) is None  # a QIR program's keys are unknown: checked for consistency only

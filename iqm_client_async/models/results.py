@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Annotated, TypeAlias
 from uuid import UUID
@@ -69,9 +68,15 @@ class ExpectedMeasurements:
     (their results are then checked for consistency only).
     """
 
+    _MAX_DISTINCT = 1024
+
     def __init__(self) -> None:
-        self._jobs: OrderedDict[UUID, tuple[CircuitShape, ...]] = OrderedDict()
+        self._jobs: dict[UUID, tuple[CircuitShape, ...]] = {}  # insertion order: oldest first
         self._circuits = 0
+        # Jobs of identical circuits share one shapes object: a job in flight costs a dict entry.
+        self._distinct: dict[
+            tuple[tuple[str, tuple[tuple[str, int], ...]], ...], tuple[CircuitShape, ...]
+        ] = {}
 
     def remember(
         self, job_id: UUID, circuits: Sequence[Circuit | str], widths: Sequence[dict[str, int] | None]
@@ -84,10 +89,16 @@ class ExpectedMeasurements:
             for circuit, keys in zip(circuits, widths, strict=True)
             if isinstance(circuit, Circuit) and keys is not None
         )
-        self._jobs[job_id] = shapes
-        self._circuits += len(shapes)
+        identity = tuple((name, tuple(keys.items())) for name, keys in shapes)
+        shared = self._distinct.get(identity)
+        if shared is None:
+            if len(self._distinct) >= self._MAX_DISTINCT:
+                self._distinct.clear()
+            shared = self._distinct[identity] = shapes
+        self._jobs[job_id] = shared
+        self._circuits += len(shared)
         while self._circuits > _MAX_SHAPES_REMEMBERED:
-            _, dropped = self._jobs.popitem(last=False)
+            dropped = self._jobs.pop(next(iter(self._jobs)))
             self._circuits -= len(dropped)
 
     def get(self, job_id: UUID) -> tuple[CircuitShape, ...] | None:
