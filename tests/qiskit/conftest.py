@@ -1,0 +1,42 @@
+"""Fixtures of the Qiskit tests: providers on embedded emulators (over loopback HTTP).
+
+Every test module here starts with ``pytest.importorskip("qiskit")``, and nothing is collected where
+Qiskit is not installed, so the directory is skipped cleanly without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from qiskit_helpers import SEED
+
+if importlib.util.find_spec("qiskit") is None:
+    collect_ignore_glob = ["test_*.py", "compat/test_*.py"]
+
+
+@pytest.fixture(scope="session")
+def providers() -> Iterator[dict[str, Any]]:
+    """One provider per QPU preset on an embedded emulator, started on first use."""
+    from iqm_client_async.qiskit import IQMProvider
+
+    started: dict[str, Any] = {}
+
+    class Lazy(dict[str, Any]):
+        def __missing__(self, key: str) -> Any:
+            qpu, noise = key.split(":") if ":" in key else (key, "none")
+            started[key] = IQMProvider.emulator(qpu, noise=noise, seed=SEED)
+            self[key] = started[key]
+            return started[key]
+
+    yield Lazy()
+    for provider in started.values():
+        provider.close()
+
+
+@pytest.fixture(params=["garnet", "deneb"])
+def backend(request: pytest.FixtureRequest, providers: dict[str, Any]) -> Any:
+    """A noise-free backend on garnet (square lattice) and on deneb (star with a resonator)."""
+    return providers[request.param].get_backend()
