@@ -67,6 +67,11 @@ class IQMProvider:
         provider._emulator = emulator
         return provider
 
+    @property
+    def embedded_emulator(self) -> Any:
+        """The ``BlockingEmulator`` started by ``IQMProvider.emulator`` (its ``stats()``, ``url``), or None."""
+        return self._emulator
+
     def client(self, quantum_computer: str | None = None) -> IQMClient:
         """The blocking client for a quantum computer (made on first use)."""
         alias = quantum_computer or self.quantum_computer
