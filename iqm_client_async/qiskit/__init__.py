@@ -20,9 +20,7 @@ from __future__ import annotations
 try:
     import qiskit  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "iqm_client_async.qiskit needs Qiskit: pip install 'iqm-client-async[qiskit]'"
-    ) from exc
+    raise ImportError("iqm_client_async.qiskit needs Qiskit: pip install 'iqm-client-async[qiskit]'") from exc
 
 from .backend import IQMBackend
 from .batch import QiskitJobBatch, QiskitJobOutcome

@@ -29,7 +29,9 @@ class LoopRunner:
         """Run ``func(*args, **kwargs)`` in the loop and wait for its result."""
         return self.client.run_in_loop(func, *args, **kwargs)
 
-    def start(self, func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs) -> asyncio.Task[T]:
+    def start(
+        self, func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Task[T]:
         """Start ``func(*args, **kwargs)`` as a task in the loop and return at once (await the task there)."""
         return self.client.run_in_loop(_spawn, func(*args, **kwargs))
 

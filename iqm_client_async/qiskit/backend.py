@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from qiskit.circuit import QuantumCircuit
@@ -32,7 +32,7 @@ from .transpile.plugin import PLUGIN_NAME
 
 __all__ = ["IQMBackend", "RunInput"]
 
-RunInput = QuantumCircuit | Sequence[QuantumCircuit]
+RunInput: TypeAlias = QuantumCircuit | Sequence[QuantumCircuit]
 """What ``run`` takes: one circuit or a list of circuits."""
 
 _RUN_OPTIONS = ("shots", "calibration_set_id", "circuit_compilation_options", "use_timeslot", "memory")
@@ -118,7 +118,11 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
     @classmethod
     def _default_options(cls) -> Options:
         return Options(
-            shots=1024, calibration_set_id=None, circuit_compilation_options=None, use_timeslot=False, memory=False
+            shots=1024,
+            calibration_set_id=None,
+            circuit_compilation_options=None,
+            use_timeslot=False,
+            memory=False,
         )
 
     @property
@@ -181,7 +185,9 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
         circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
         if not circuits:
             raise ValueError("run() needs at least one circuit.")
-        serialized = [serialize_circuit(self._route_moves(circuit), self._target.components) for circuit in circuits]
+        serialized = [
+            serialize_circuit(self._route_moves(circuit), self._target.components) for circuit in circuits
+        ]
         return [circuit for circuit, _ in serialized], [layout for _, layout in serialized]
 
     def _route_moves(self, circuit: QuantumCircuit) -> QuantumCircuit:
@@ -193,7 +199,7 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
             if instruction.operation.name == "cz":
                 pair = frozenset(components.qubits[circuit.find_bit(bit).index] for bit in instruction.qubits)
                 if pair not in components.cz_pairs:
-                    return MoveRouting(self._target)(circuit)  # type: ignore[no-any-return]
+                    return MoveRouting(self._target)(circuit)
         return circuit
 
     def _run_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +267,9 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
         job = await self.client.get_job(UUID(str(job_id)))
         circuits, parameters = await job.payload()
         layouts = [
-            ClassicalLayout.from_circuit(circuit) if isinstance(circuit, Circuit) else ClassicalLayout("qir", (), 0, {})
+            ClassicalLayout.from_circuit(circuit)
+            if isinstance(circuit, Circuit)
+            else ClassicalLayout("qir", (), 0, {})
             for circuit in circuits
         ]
         return IQMJob(self, job, layouts, shots=parameters.shots, runner=self._runner)

@@ -76,7 +76,9 @@ class QiskitJobBatch:
         """The underlying client ``JobBatch`` (progress, ``detach()``)."""
         return self._batch
 
-    def _prepare(self, run_input: RunInput, options: dict[str, Any]) -> tuple[list[Any], dict[str, Any], list[ClassicalLayout]]:
+    def _prepare(
+        self, run_input: RunInput, options: dict[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], list[ClassicalLayout]]:
         merged = self._backend._run_options(options)
         circuits, layouts = self._backend._serialize(run_input)
         submit_options = {
@@ -93,7 +95,9 @@ class QiskitJobBatch:
         index = len(self._layouts)
         self._layouts[index] = (layouts, submit_options["shots"])
         job = await self._batch.submit(circuits, **submit_options)
-        return IQMJob(self._backend, job, layouts, shots=submit_options["shots"], runner=self._backend._runner)
+        return IQMJob(
+            self._backend, job, layouts, shots=submit_options["shots"], runner=self._backend._runner
+        )
 
     def submit_soon(self, run_input: RunInput, **options: Any) -> int:
         """Submit in the background; returns the index its outcome will carry (circuits are checked now)."""

@@ -78,11 +78,11 @@ class IQMJob(JobV1):  # type: ignore[misc]  # qiskit is untyped
             self._job_id = str(self._circuit_job.job_id)
         return self._circuit_job
 
-    async def aresult(self, timeout: float | None = None) -> Result:
+    async def aresult(self, timeout_secs: float | None = None) -> Result:
         """Wait for the job and return its results as a Qiskit ``Result``.
 
         Args:
-            timeout: seconds to wait at most (None: 3 hours, as the client's default).
+            timeout_secs: seconds to wait at most (None: 3 hours, as the client's default).
 
         Raises:
             JobTimeoutError: the job did not finish in time.
@@ -90,7 +90,7 @@ class IQMJob(JobV1):  # type: ignore[misc]  # qiskit is untyped
         """
         if self._result is None:
             job = await self.acircuit_job()
-            measurements = await job.result_or_raise(timeout_secs=timeout or DEFAULT_TIMEOUT_SECONDS)
+            measurements = await job.result_or_raise(timeout_secs=timeout_secs or DEFAULT_TIMEOUT_SECONDS)
             self._set_measurements(measurements)
         assert self._result is not None
         return self._result

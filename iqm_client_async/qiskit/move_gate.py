@@ -16,7 +16,7 @@ _MOVE_MATRIX = np.array(
 )
 
 
-class MoveGate(Gate):
+class MoveGate(Gate):  # type: ignore[misc]  # qiskit is untyped
     """MOVE between a qubit (first) and a computational resonator (second), IQM's ``move`` operation.
 
     A MOVE exchanges the states of the qubit and the empty resonator; applied twice it brings the

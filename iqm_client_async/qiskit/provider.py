@@ -50,7 +50,9 @@ class IQMProvider:
         return f"IQMProvider({self.url!r}, quantum_computer={self.quantum_computer!r})"
 
     @classmethod
-    def emulator(cls, qpu: str = "garnet", *, noise: str = "none", seed: int | None = None, **options: Any) -> Self:
+    def emulator(
+        cls, qpu: str = "garnet", *, noise: str = "none", seed: int | None = None, **options: Any
+    ) -> Self:
         """A provider on an embedded emulator of ``qpu`` (needs the ``emulator`` extra).
 
         Args:

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from qiskit.circuit import Clbit, ClassicalRegister, IfElseOp, QuantumCircuit, Qubit
+from qiskit.circuit import ClassicalRegister, Clbit, IfElseOp, QuantumCircuit, Qubit
 
 from iqm_client_async.models import Circuit, CircuitOperation
 
@@ -209,11 +209,14 @@ class _Writer:
                 f"Circuit '{self.circuit.name}': if_test on a bit being 0 is not supported; "
                 "IQM hardware applies a gate when the measured bit is 1"
             )
-        return target  # type: ignore[no-any-return]
+        return target
 
     def _if_else(self, position: int, operation: IfElseOp, qubits: tuple[Qubit, ...]) -> None:
         bit = self._condition_bit(operation)
-        then_body, else_body = operation.blocks[0], (operation.blocks[1] if len(operation.blocks) > 1 else None)
+        then_body, else_body = (
+            operation.blocks[0],
+            (operation.blocks[1] if len(operation.blocks) > 1 else None),
+        )
         if else_body is not None and any(item.operation.name != "barrier" for item in else_body.data):
             raise self.fail(position, "if_test with an else branch is not supported")
         measured = self.last_measurement.get(bit)

@@ -144,13 +144,20 @@ class IQMTarget(Target):  # type: ignore[misc]  # qiskit is untyped
 
         self.add_instruction(
             RGate(Parameter("theta"), Parameter("phi")),
-            {(index[q],): self._properties("prx", (q,)) for q in qubits if (q,) in _loci_set(architecture, "prx")},
+            {
+                (index[q],): self._properties("prx", (q,))
+                for q in qubits
+                if (q,) in _loci_set(architecture, "prx")
+            },
         )
         self.add_instruction(CZGate(), self._two_qubit_properties(include_resonators))
         if include_resonators and self.components.move_loci:
             self.add_instruction(
                 MoveGate(),
-                {(index[q], index[r]): self._properties("move", (q, r)) for q, r in sorted(self.components.move_loci)},
+                {
+                    (index[q], index[r]): self._properties("move", (q, r))
+                    for q, r in sorted(self.components.move_loci)
+                },
             )
         self.add_instruction(Measure(), {(index[q],): self._measure_properties(q) for q in qubits})
         self.add_instruction(Reset(), {(index[q],): None for q in qubits})
@@ -162,7 +169,9 @@ class IQMTarget(Target):  # type: ignore[misc]  # qiskit is untyped
         """Whether the architecture has computational resonators (CZs between qubits may need MOVEs)."""
         return bool(self.components.resonators)
 
-    def _two_qubit_properties(self, include_resonators: bool) -> dict[tuple[int, int], InstructionProperties | None]:
+    def _two_qubit_properties(
+        self, include_resonators: bool
+    ) -> dict[tuple[int, int], InstructionProperties | None]:
         index = self.components.index
         qubits = set(self.components.qubits)
         properties: dict[tuple[int, int], InstructionProperties | None] = {}
@@ -202,11 +211,12 @@ class IQMTarget(Target):  # type: ignore[misc]  # qiskit is untyped
             self._properties("cz", (route.other, route.resonator)),
             self._properties("move", (route.moved, route.resonator)),
         ]
-        if any(part is None for part in parts):
+        known = [part for part in parts if part is not None]
+        if len(known) < len(parts):
             return None
         success = 1.0
         duration = 0.0
-        for part in parts:
+        for part in known:
             success *= 1.0 - (part.error or 0.0)
             duration += part.duration or 0.0
         return InstructionProperties(duration=duration or None, error=1.0 - success)

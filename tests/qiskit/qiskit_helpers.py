@@ -20,7 +20,9 @@ def gate(*loci: tuple[str, ...], implementation: str = "impl") -> dict[str, Any]
     }
 
 
-def architecture(gates: dict[str, Any], qubits: list[str], resonators: list[str] | None = None) -> DynamicQuantumArchitecture:
+def architecture(
+    gates: dict[str, Any], qubits: list[str], resonators: list[str] | None = None
+) -> DynamicQuantumArchitecture:
     """A dynamic quantum architecture from gate loci."""
     return DynamicQuantumArchitecture.model_validate(
         {

@@ -12,16 +12,16 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import QuantumCircuit, transpile  # noqa: E402
-from qiskit.circuit import ClassicalRegister, Parameter, QuantumRegister  # noqa: E402
-from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2  # noqa: E402
-from qiskit.providers import JobStatus as QiskitJobStatus  # noqa: E402
-from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
-from qiskit_helpers import SEED  # noqa: E402
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import ClassicalRegister, Parameter, QuantumRegister
+from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
+from qiskit.providers import JobStatus as QiskitJobStatus
+from qiskit.quantum_info import SparsePauliOp, Statevector
+from qiskit_helpers import SEED
 
-from iqm_client_async import AsyncIQMClient, IQMError  # noqa: E402
-from iqm_client_async.emulator import Emulator  # noqa: E402
-from iqm_client_async.qiskit import IQMBackend, IQMJob, IQMProvider  # noqa: E402
+from iqm_client_async import AsyncIQMClient, IQMError
+from iqm_client_async.emulator import Emulator
+from iqm_client_async.qiskit import IQMBackend, IQMJob, IQMProvider
 
 SHOTS = 2000
 
@@ -77,7 +77,11 @@ def test_estimator_matches_exact_expectations(backend: Any) -> None:
     transpiled = transpile(state, backend, seed_transpiler=1)
     estimator = BackendEstimatorV2(backend=backend, options={"default_precision": 0.01})
     data = estimator.run([(transpiled, observable.apply_layout(transpiled.layout))]).result()[0].data
-    assert abs(float(data.evs) - exact) <= 4 * float(data.stds) + 1e-9, (float(data.evs), exact, float(data.stds))
+    assert abs(float(data.evs) - exact) <= 4 * float(data.stds) + 1e-9, (
+        float(data.evs),
+        exact,
+        float(data.stds),
+    )
 
 
 class GatedTransport(httpx.AsyncBaseTransport):
@@ -168,10 +172,9 @@ def test_options_and_errors(providers: dict[str, Any]) -> None:
         backend.run(circuit, shots=0)
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.asyncio
 @pytest.mark.parametrize("qpu", ["garnet", "deneb"])
-async def test_async_backend_job_and_batch(qpu: str, anyio_backend: str) -> None:
+async def test_async_backend_job_and_batch(qpu: str) -> None:
     async with Emulator(qpu=qpu, seed=SEED) as emulator, AsyncIQMClient(emulator.url) as client:
         backend = await IQMBackend.create(client)
         circuits = [transpile(bits_circuit(value), backend, seed_transpiler=1) for value in range(16)]

@@ -9,14 +9,14 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import QuantumCircuit, transpile  # noqa: E402
-from qiskit.circuit.library import RGate  # noqa: E402
-from qiskit.quantum_info import Statevector  # noqa: E402
-from qiskit_helpers import star_architecture  # noqa: E402
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit.library import RGate
+from qiskit.quantum_info import Statevector
+from qiskit_helpers import star_architecture
 
-from iqm_client_async import MoveGateValidationMode  # noqa: E402
-from iqm_client_async.qiskit import IQMTarget, MoveRouting, serialize_circuit  # noqa: E402
-from iqm_client_async.validation import validate_circuits_dynamic, validate_circuits_static  # noqa: E402
+from iqm_client_async import MoveGateValidationMode
+from iqm_client_async.qiskit import IQMTarget, MoveRouting, serialize_circuit
+from iqm_client_async.validation import validate_circuits_dynamic, validate_circuits_static
 
 ARCHITECTURE = star_architecture()
 TARGET = IQMTarget(ARCHITECTURE)

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import QuantumCircuit, transpile  # noqa: E402
-from qiskit.circuit import Parameter  # noqa: E402
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import Parameter
 
-from iqm_client_async.qiskit import transpile_to_IQM  # noqa: E402
+from iqm_client_async.qiskit import transpile_to_IQM
 
 SHOTS = 2000
 

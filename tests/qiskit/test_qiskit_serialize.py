@@ -8,20 +8,20 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import QuantumCircuit  # noqa: E402
-from qiskit.circuit import ClassicalRegister, Parameter, QuantumRegister  # noqa: E402
-from qiskit.circuit.library import RGate  # noqa: E402
-from qiskit_helpers import line_architecture  # noqa: E402
+from qiskit import QuantumCircuit
+from qiskit.circuit import ClassicalRegister, Parameter, QuantumRegister
+from qiskit.circuit.library import RGate
+from qiskit_helpers import line_architecture
 
-from iqm_client_async import Circuit, CircuitOperation  # noqa: E402
-from iqm_client_async.qiskit import (  # noqa: E402
+from iqm_client_async import Circuit, CircuitOperation
+from iqm_client_async.qiskit import (
     ClassicalLayout,
     ComponentIndex,
     QiskitSerializationError,
     build_result,
     serialize_circuit,
 )
-from iqm_client_async.qiskit.result import shot_values  # noqa: E402
+from iqm_client_async.qiskit.result import shot_values
 
 COMPONENTS = ComponentIndex.from_architecture(line_architecture())
 
@@ -65,7 +65,10 @@ def test_repeated_measurements_of_one_bit_get_distinct_keys_and_the_last_one_win
     qc.append(RGate(math.pi, 0.0), [0])
     qc.measure(0, 0)
     circuit, layout = serialize_circuit(qc, COMPONENTS)
-    assert [op.args["key"] for op in circuit.instructions if op.name == "measure"] == ["c_1_0_0", "c_1_0_0_m1"]
+    assert [op.args["key"] for op in circuit.instructions if op.name == "measure"] == [
+        "c_1_0_0",
+        "c_1_0_0_m1",
+    ]
     values = shot_values({"c_1_0_0": [[0], [1]], "c_1_0_0_m1": [[1], [0]]}, layout, shots=2)
     assert values == [1, 0]
 
@@ -93,7 +96,7 @@ def test_every_circuit_of_a_batch_is_addressable_by_name_and_object() -> None:
         qc = QuantumCircuit(2, 2, name=f"circuit-{i}")
         qc.measure([0, 1], [0, 1])
         circuits.append(qc)
-        circuit, layout = serialize_circuit(qc, COMPONENTS)
+        _, layout = serialize_circuit(qc, COMPONENTS)
         layouts.append(layout)
         measurements.append({"c_2_0_0": [[i & 1]], "c_2_0_1": [[i >> 1]]})
     result = build_result(measurements, layouts, shots=1, job_id="j", backend_name="b")
@@ -130,8 +133,16 @@ def test_if_test_on_a_measured_bit_becomes_cc_prx_with_feedback_keys() -> None:
     circuit, _ = serialize_circuit(qc, COMPONENTS)
     assert ops(circuit) == [
         ("measure", ("QB1",), {"key": "c_2_0_0", "feedback_key": "c_2_0_0"}),
-        ("cc_prx", ("QB2",), {"angle": math.pi, "phase": 0.0, "feedback_qubit": "QB1", "feedback_key": "c_2_0_0"}),
-        ("cc_prx", ("QB1",), {"angle": math.pi / 2, "phase": 0.25, "feedback_qubit": "QB1", "feedback_key": "c_2_0_0"}),
+        (
+            "cc_prx",
+            ("QB2",),
+            {"angle": math.pi, "phase": 0.0, "feedback_qubit": "QB1", "feedback_key": "c_2_0_0"},
+        ),
+        (
+            "cc_prx",
+            ("QB1",),
+            {"angle": math.pi / 2, "phase": 0.25, "feedback_qubit": "QB1", "feedback_key": "c_2_0_0"},
+        ),
         ("measure", ("QB2",), {"key": "c_2_0_1"}),
     ]
 

@@ -6,12 +6,11 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit.circuit import IfElseOp  # noqa: E402
+from qiskit.circuit import IfElseOp
+from qiskit_helpers import line_architecture, star_architecture
 
-from iqm_client_async import ObservationFinder  # noqa: E402
-from iqm_client_async.qiskit import ComponentIndex, IQMTarget  # noqa: E402
-
-from qiskit_helpers import line_architecture, star_architecture  # noqa: E402
+from iqm_client_async import ObservationFinder
+from iqm_client_async.qiskit import ComponentIndex, IQMTarget
 
 
 def test_qubits_without_measurement_are_left_out_and_indices_follow_names() -> None:
@@ -72,7 +71,15 @@ def test_deneb_metrics_give_virtual_czs_the_cost_of_the_whole_sandwich(providers
 def test_index_and_name_round_trip(providers: dict[str, object]) -> None:
     backend = providers["deneb"].get_backend()  # type: ignore[attr-defined]
     assert backend.num_qubits == 6
-    assert [backend.index_to_qubit_name(i) for i in range(7)] == ["QB1", "QB2", "QB3", "QB4", "QB5", "QB6", "CR1"]
+    assert [backend.index_to_qubit_name(i) for i in range(7)] == [
+        "QB1",
+        "QB2",
+        "QB3",
+        "QB4",
+        "QB5",
+        "QB6",
+        "CR1",
+    ]
     assert backend.qubit_name_to_index("QB3") == 2
     assert backend.qubit_name_to_index("CR1") == 6
     with pytest.raises(ValueError, match="QB99"):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["PLUGIN_NAME", "IQMSchedulingPlugin", "MoveRouting", "transpile_to_IQM"]
 
 
-def transpile_to_IQM(  # noqa: N802  # the name IQM's adapter users know
+def transpile_to_IQM(  # the name IQM's adapter users know
     circuit: QuantumCircuit,
     backend: IQMBackend,
     *,
@@ -43,14 +43,14 @@ def transpile_to_IQM(  # noqa: N802  # the name IQM's adapter users know
     if not perform_move_routing:
         transpile_options.setdefault("scheduling_method", None)
         transpile_options["target"] = backend.target
-        return transpile(  # type: ignore[no-any-return]
+        return transpile(
             circuit,
             optimization_level=optimization_level,
             seed_transpiler=seed_transpiler,
             initial_layout=initial_layout,
             **transpile_options,
         )
-    return transpile(  # type: ignore[no-any-return]
+    return transpile(
         circuit,
         backend=backend,
         optimization_level=optimization_level,

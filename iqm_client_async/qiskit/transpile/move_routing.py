@@ -103,7 +103,9 @@ class _Router:
         self.resident: dict[str, str] = {}  # resonator -> qubit whose state it holds
 
     def move(self, qubit: str, resonator: str) -> None:
-        self.out.apply_operation_back(MoveGate(), (self.bit_of[qubit], self.bit_of[resonator]), (), check=False)
+        self.out.apply_operation_back(
+            MoveGate(), (self.bit_of[qubit], self.bit_of[resonator]), (), check=False
+        )
 
     def evict(self, qubits: list[str]) -> None:
         """Move these qubits back home if they are in a resonator."""
@@ -129,8 +131,8 @@ class _Router:
         route = self.components.star_route(a, b, prefer_moved=prefer)
         if route is None:
             raise TranspilerError(f"No resonator connects {a} and {b} for a CZ.")
-        occupant = self.resident.pop(route.resonator, None)
-        if occupant is not None:
+        occupant = self.resident.pop(route.resonator, "")
+        if occupant:
             self.move(occupant, route.resonator)
         self.move(route.moved, route.resonator)
         self.resident[route.resonator] = route.moved
