@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import emulator, facade, latency, many_jobs, memory, polling, submit_path
+from . import emulator, facade, latency, many_jobs, memory, polling, qiskit_bench, submit_path
 from ._common import FULL, QUICK, Measurement, Sizes, load_reference
 
 BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
     "polling": polling.run,
     "memory": memory.run,
     "emulator": emulator.run,
+    "qiskit": qiskit_bench.run,
 }
 
 

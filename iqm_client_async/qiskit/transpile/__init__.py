@@ -1,60 +1,69 @@
-"""Transpiling for IQM backends: ``transpile_to_IQM``, the MOVE routing pass and its scheduling plugin."""
+"""Transpiling for IQM backends: ``transpile_to_IQM``, the passes and the scheduling-stage plugin."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qiskit import transpile
 from qiskit.circuit import QuantumCircuit
+from qiskit.transpiler import generate_preset_pass_manager
 
 from .move_routing import MoveRouting
-from .plugin import PLUGIN_NAME, IQMSchedulingPlugin
+from .plugin import PLUGIN_NAME, IQMSchedulingPlugin, scheduling_stage
+from .single_qubit import OptimizeSingleQubitGates
 
 if TYPE_CHECKING:
     from ..backend import IQMBackend
 
-__all__ = ["PLUGIN_NAME", "IQMSchedulingPlugin", "MoveRouting", "transpile_to_IQM"]
+__all__ = [
+    "PLUGIN_NAME",
+    "IQMSchedulingPlugin",
+    "MoveRouting",
+    "OptimizeSingleQubitGates",
+    "scheduling_stage",
+    "transpile_to_IQM",
+]
 
 
-def transpile_to_IQM(  # the name IQM's adapter users know
-    circuit: QuantumCircuit,
+def transpile_to_IQM(  # noqa: N802  # the name IQM's adapter users know
+    circuit: QuantumCircuit | list[QuantumCircuit],
     backend: IQMBackend,
     *,
-    optimization_level: int | None = None,
+    optimization_level: int = 2,
     seed_transpiler: int | None = None,
     initial_layout: Any = None,
     perform_move_routing: bool = True,
-    **transpile_options: Any,
-) -> QuantumCircuit:
-    """Transpile a circuit for an IQM backend: native gates, layout, routing, and MOVEs where needed.
+    optimize_single_qubits: bool = True,
+    **pass_manager_options: Any,
+) -> Any:
+    """Transpile for an IQM backend: native gates, layout, routing, one ``r`` per single-qubit run, MOVEs.
 
-    ``qiskit.transpile(circuit, backend)`` does the same; this adds the switch for MOVE routing.
+    ``qiskit.transpile(circuit, backend)`` runs the same stages; this adds the switches. Built on
+    Qiskit's preset pass manager with the scheduling stage replaced by ``scheduling_stage``.
 
     Args:
-        circuit: the circuit.
+        circuit: a circuit or a list of circuits.
         backend: the IQM backend.
-        optimization_level: Qiskit's optimization level (None: Qiskit's default).
+        optimization_level: Qiskit's optimization level (0-3).
         seed_transpiler: seed of Qiskit's stochastic passes.
         initial_layout: Qiskit's initial layout.
-        perform_move_routing: on a star architecture, insert the MOVE gates (otherwise the circuit keeps
-            CZs between qubits, which ``backend.run`` routes when serializing).
-        **transpile_options: other keyword arguments of ``qiskit.transpile``.
+        perform_move_routing: on a star architecture, insert the MOVE gates (otherwise CZs between qubits
+            stay, and ``backend.run`` routes them when serializing).
+        optimize_single_qubits: merge single-qubit gates into one ``r`` each, Z rotations kept virtual.
+        **pass_manager_options: other keyword arguments of ``generate_preset_pass_manager``.
+
+    Returns:
+        The transpiled circuit (or list, for a list).
     """
-    if not perform_move_routing:
-        transpile_options.setdefault("scheduling_method", None)
-        transpile_options["target"] = backend.target
-        return transpile(
-            circuit,
-            optimization_level=optimization_level,
-            seed_transpiler=seed_transpiler,
-            initial_layout=initial_layout,
-            **transpile_options,
-        )
-    return transpile(
-        circuit,
+    manager = generate_preset_pass_manager(
+        optimization_level,
         backend=backend,
-        optimization_level=optimization_level,
         seed_transpiler=seed_transpiler,
         initial_layout=initial_layout,
-        **transpile_options,
+        **pass_manager_options,
     )
+    manager.scheduling = scheduling_stage(
+        backend.target,
+        optimize_single_qubits=optimize_single_qubits,
+        perform_move_routing=perform_move_routing,
+    )
+    return manager.run(circuit)

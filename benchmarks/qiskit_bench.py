@@ -1,0 +1,259 @@
+"""Qiskit: our adapter (``iqm_client_async.qiskit``) next to IQM's (``iqm.qiskit_iqm``, iqm-client 35.0.3).
+
+* two-qubit gates after transpiling the 20 comparison circuits (GHZ-n, QFT-5, random circuits) for
+  garnet and deneb, ours <= IQM's on each (the ``compat`` session asserts it too);
+* transpile, then serialize + submit, N circuits as one job (ours: ``backend.run`` returns once the
+  circuits are validated, the time to the job id is counted; IQM's: ``backend.run`` returns after the POST);
+* a batch of jobs of one Qiskit circuit each, submit to all results: ours through the async path
+  (``backend.batch()``, one poller), IQM's with ``backend.run`` per job then ``job.result()`` per job.
+
+Runs only where Qiskit is installed; IQM's side only where its adapter is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import random
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import anyio
+
+from ._clients import quiet_stderr
+from ._common import EmulatorProcess, Measurement, Sizes, median
+
+NAME = "qiskit"
+LATENCY_MS = 20.0
+JOB_DURATION_MS = 200.0
+WORKERS = 100_000
+FULL_CIRCUITS = 1000
+FULL_JOBS = 300
+QUICK_CIRCUITS = 20
+QUICK_JOBS = 10
+SHOTS = 100
+
+
+def comparison_circuits() -> list[Any]:
+    """The 20 circuits both adapters are compared on: GHZ-2..6, QFT-5 on three inputs, 12 random circuits
+    (5 qubits, 12 two-qubit gates each); all fit deneb's 6 qubits."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit.library import QFTGate
+
+    circuits = []
+    for n in range(2, 7):
+        ghz = QuantumCircuit(n, name=f"ghz{n}")
+        ghz.h(0)
+        for i in range(1, n):
+            ghz.cx(i - 1, i)
+        ghz.measure_all()
+        circuits.append(ghz)
+    for k in range(3):
+        qft = QuantumCircuit(5, name=f"qft5-{k}")
+        for i in range(5):
+            qft.ry(0.4 + 0.7 * i + 1.3 * k, i)
+        qft.append(QFTGate(5), range(5))
+        qft.measure_all()
+        circuits.append(qft)
+    rng = random.Random(13)
+    for k in range(12):
+        qc = QuantumCircuit(5, name=f"random-{k}")
+        for _ in range(6):
+            for i in range(5):
+                qc.ry(rng.uniform(0, math.pi), i)
+                qc.rz(rng.uniform(-math.pi, math.pi), i)
+            a, b = rng.sample(range(5), 2)
+            qc.cx(a, b)
+            c, d = rng.sample(range(5), 2)
+            qc.cz(c, d)
+        qc.measure_all()
+        circuits.append(qc)
+    return circuits
+
+
+def reference_adapter() -> ModuleType | None:
+    """IQM's adapter module ``iqm.qiskit_iqm``, or None when it is not installed."""
+    try:
+        return importlib.import_module("iqm.qiskit_iqm")
+    except ImportError:
+        return None
+
+
+def two_qubit_counts(
+    circuits: list[Any], backend: Any, transpile: Callable[..., Any]
+) -> list[tuple[int, int]]:
+    """``(cz, move)`` counts of each circuit after ``transpile(circuit, backend, seed_transpiler=...)``."""
+    counts = []
+    for seed, circuit in enumerate(circuits):
+        ops = transpile(circuit, backend, seed_transpiler=seed).count_ops()
+        counts.append((ops.get("cz", 0), ops.get("move", 0)))
+    return counts
+
+
+def _gate_counts(qpu: str, adapter: ModuleType | None) -> Measurement:
+    from iqm_client_async.qiskit import IQMProvider, transpile_to_IQM
+
+    circuits = comparison_circuits()
+    with IQMProvider.emulator(qpu) as provider:
+        ours = two_qubit_counts(circuits, provider.get_backend(), transpile_to_IQM)
+        theirs = None
+        if adapter is not None:
+            theirs = two_qubit_counts(
+                circuits, adapter.IQMProvider(provider.url).get_backend(), adapter.transpile_to_IQM
+            )
+    pairs = ", ".join(
+        f"{c.name} {o[0]}/{t[0] if theirs else '-'}"
+        for c, o, t in zip(circuits, ours, theirs or ours, strict=True)
+    )
+    moves = f"; MOVEs ours {sum(m for _, m in ours)}, IQM's {sum(m for _, m in theirs)}" if theirs else ""
+    return Measurement(
+        NAME,
+        f"CZs after transpiling the 20 comparison circuits for {qpu} (sum)",
+        sum(cz for cz, _ in ours),
+        None if theirs is None else sum(cz for cz, _ in theirs),
+        target="<= IQM's adapter on each circuit" if theirs else "",
+        met=None if theirs is None else all(o[0] <= t[0] for o, t in zip(ours, theirs, strict=True)),
+        note=f"per circuit ours/IQM's: {pairs}{moves}",
+    )
+
+
+def workload(count: int) -> list[Any]:
+    """``count`` circuits: the comparison circuits over and over, renamed."""
+    base = comparison_circuits()
+    circuits = []
+    for i in range(count):
+        circuit = base[i % len(base)].copy(name=f"w{i}")
+        circuits.append(circuit)
+    return circuits
+
+
+def _submit_path(
+    url: str, circuits: list[Any], adapter: ModuleType | None, repeats: int
+) -> list[Measurement]:
+    from qiskit import transpile
+
+    from iqm_client_async.qiskit import IQMProvider
+
+    rounds: dict[str, list[float]] = {"ours-t": [], "ours-s": [], "ref-t": [], "ref-s": []}
+    with IQMProvider(url) as provider:
+        ours = provider.get_backend()
+        theirs = adapter.IQMProvider(url).get_backend() if adapter is not None else None
+        for _ in range(
+            repeats
+        ):  # ours and IQM's take turns, so that both see the same moments of the machine
+            started = time.perf_counter()
+            transpiled = [transpile(c, ours, seed_transpiler=1) for c in circuits]
+            rounds["ours-t"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ours.run(transpiled, shots=SHOTS).job_id()
+            rounds["ours-s"].append(time.perf_counter() - started)
+            if theirs is not None:
+                started = time.perf_counter()
+                transpiled = [adapter.transpile_to_IQM(c, theirs, seed_transpiler=1) for c in circuits]  # type: ignore[union-attr]
+                rounds["ref-t"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                theirs.run(transpiled, shots=SHOTS).job_id()
+                rounds["ref-s"].append(time.perf_counter() - started)
+    n = len(circuits)
+
+    def med(key: str) -> float | None:
+        return median(rounds[key]) if rounds[key] else None
+
+    def spread(key: str) -> str:
+        return f"{min(rounds[key]):.3g}-{max(rounds[key]):.3g} s" if rounds[key] else "-"
+
+    total_ours = med("ours-t") + med("ours-s")  # type: ignore[operator]
+    total_ref = None if theirs is None else med("ref-t") + med("ref-s")  # type: ignore[operator]
+    note = f"median of {repeats}; ours {spread('ours-s')}, IQM's {spread('ref-s')}"
+    return [
+        Measurement(
+            NAME,
+            f"transpile {n} circuits (qiskit.transpile vs IQM's transpile_to_IQM)",
+            med("ours-t"),
+            med("ref-t"),
+            "s",
+        ),
+        Measurement(
+            NAME,
+            f"serialize + submit {n} circuits as one job, to the job id",
+            med("ours-s"),
+            med("ref-s"),
+            "s",
+            note=note,
+        ),
+        Measurement(
+            NAME,
+            f"transpile + serialize + submit {n} circuits",
+            total_ours,
+            total_ref,
+            "s",
+            target="faster than IQM's adapter" if total_ref else "",
+            met=None if total_ref is None else total_ours < total_ref,
+        ),
+    ]
+
+
+async def _ours_many_jobs(url: str, circuits: list[Any]) -> float:
+    from iqm_client_async import AsyncIQMClient
+    from iqm_client_async.qiskit import IQMBackend
+
+    async with AsyncIQMClient(url) as client:
+        backend = await IQMBackend.create(client)
+        started = time.perf_counter()
+        async with backend.batch(progress=False) as batch:
+            for circuit in circuits:
+                batch.submit_soon(circuit, shots=SHOTS)
+            done = [outcome async for outcome in batch.as_completed() if outcome.ok]
+        elapsed = time.perf_counter() - started
+    assert len(done) == len(circuits)
+    return elapsed
+
+
+def _reference_many_jobs(adapter: ModuleType, url: str, circuits: list[Any]) -> float:
+    backend = adapter.IQMProvider(url).get_backend()
+    started = time.perf_counter()
+    with quiet_stderr():
+        jobs = [backend.run(circuit, shots=SHOTS) for circuit in circuits]
+        results = [job.result() for job in jobs]
+    elapsed = time.perf_counter() - started
+    assert len(results) == len(circuits)
+    return elapsed
+
+
+def _many_jobs(url: str, count: int, adapter: ModuleType | None) -> Measurement:
+    from qiskit import transpile
+
+    from iqm_client_async.qiskit import IQMProvider
+
+    with IQMProvider(url) as provider:
+        circuits = transpile(workload(count), provider.get_backend(), seed_transpiler=1)
+    ours = anyio.run(_ours_many_jobs, url, circuits)
+    reference = _reference_many_jobs(adapter, url, circuits) if adapter is not None else None
+    return Measurement(
+        NAME,
+        f"{count} Qiskit jobs of one circuit, submit to all results (ours: async batch)",
+        ours,
+        reference,
+        "s",
+        target="faster than IQM's adapter" if reference else "",
+        met=None if reference is None else ours < reference,
+        note=f"emulator: {LATENCY_MS:.0f} ms latency, jobs of {JOB_DURATION_MS:.0f} ms, run in parallel",
+    )
+
+
+def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
+    """Gate counts, the submit path and many jobs, ours next to IQM's adapter."""
+    try:
+        importlib.import_module("qiskit")
+    except ImportError:
+        return [Measurement(NAME, "not measured: qiskit is not installed (pip install '.[qiskit]')", None)]
+    adapter = reference_adapter() if with_reference else None
+    quick = sizes.repeats == 1 and sizes.many_jobs < 100
+    results = [_gate_counts(qpu, adapter) for qpu in ("garnet", "deneb")]
+    with EmulatorProcess(latency_ms=LATENCY_MS, workers=WORKERS, job_duration_ms=JOB_DURATION_MS) as emulator:
+        circuits = workload(QUICK_CIRCUITS if quick else FULL_CIRCUITS)
+        results += _submit_path(emulator.url, circuits, adapter, repeats=1 if quick else 3)
+        results.append(_many_jobs(emulator.url, QUICK_JOBS if quick else FULL_JOBS, adapter))
+    return results
