@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-def transpile_to_IQM(  # noqa: N802  # the name IQM's adapter users know
+def transpile_to_IQM(
     circuit: QuantumCircuit | list[QuantumCircuit],
     backend: IQMBackend,
     *,
