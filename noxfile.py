@@ -8,13 +8,14 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
-REFERENCE = "iqm-client==35.0.3"
+# The reference client with IQM's Qiskit adapter: its qiskit<2.2 installs beside ours (qiskit>=2.1)
+REFERENCE = "iqm-client[qiskit]==35.0.3"
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (unit tests, emulator over loopback HTTP, notebook)."""
-    session.install("-e", ".[emulator,test]")
+    """The whole test suite (unit tests, emulator over loopback HTTP, notebooks, the Qiskit adapter)."""
+    session.install("-e", ".[emulator,test,qiskit]")
     session.run("pytest", "--ignore=tests/compat", *session.posargs)
 
 
@@ -35,14 +36,16 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def compat(session: nox.Session) -> None:
-    """The reference client (iqm-client 35.0.3) drives our emulator end to end."""
-    session.install("-e", ".[emulator,test]", REFERENCE)
+    """The reference client (iqm-client 35.0.3) drives our emulator end to end; IQM's Qiskit adapter
+    runs beside ours on the same emulator."""
+    session.install("-e", ".[emulator,test,qiskit]", REFERENCE)
     # compat tests, plus the cross-checks against the reference that other sessions skip
     cross_checks = [
         "tests/test_models.py",
         "tests/test_calibration.py",
         "tests/test_channel_properties.py",
         "tests/emulator/test_presets.py",
+        "tests/qiskit/compat",
     ]
     session.run("pytest", "tests/compat", *cross_checks, *session.posargs)
 
@@ -50,7 +53,7 @@ def compat(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the emulator and the reference, printing ratios measured in the same run."""
-    session.install("-e", ".[emulator,test]", REFERENCE)
+    session.install("-e", ".[emulator,test,qiskit]", REFERENCE)
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -1,20 +1,16 @@
 """Fixtures of the Qiskit tests: providers on embedded emulators (over loopback HTTP).
 
-Every test module here starts with ``pytest.importorskip("qiskit")``, and nothing is collected where
-Qiskit is not installed, so the directory is skipped cleanly without it.
+Every test module that needs Qiskit starts with ``pytest.importorskip("qiskit")``, so the directory is
+skipped cleanly where Qiskit is not installed (``test_qiskit_extra.py`` runs everywhere).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from qiskit_helpers import SEED
-
-if importlib.util.find_spec("qiskit") is None:
-    collect_ignore_glob = ["test_*.py", "compat/test_*.py"]
 
 
 @pytest.fixture(scope="session")
