@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from iqm_client_async import IQMClient, IQMError
 
-__all__ = ["LoopRunner", "require_runner"]
+__all__ = ["LoopRunner", "check_loop", "require_runner"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -24,6 +24,7 @@ class LoopRunner:
 
     def __init__(self, client: IQMClient) -> None:
         self.client = client
+        self.loop = client.run_in_loop(_running_loop)
 
     def run(self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``func(*args, **kwargs)`` in the loop and wait for its result."""
@@ -34,6 +35,24 @@ class LoopRunner:
     ) -> asyncio.Task[T]:
         """Start ``func(*args, **kwargs)`` as a task in the loop and return at once (await the task there)."""
         return self.client.run_in_loop(_spawn, func(*args, **kwargs))
+
+
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+def check_loop(runner: LoopRunner | None) -> None:
+    """Refuse to run a blocking backend's coroutines in another event loop (its client belongs to its own).
+
+    Raises:
+        IQMError: called from an event loop other than the client's (e.g. a notebook cell's).
+    """
+    if runner is not None and asyncio.get_running_loop() is not runner.loop:
+        raise IQMError(
+            "This backend was made by IQMProvider: its client runs in an event loop of its own. Use the "
+            "blocking methods (run(), job.result()), or make an async backend in this event loop with "
+            "`await IQMBackend.create(AsyncIQMClient(...))`."
+        )
 
 
 async def _spawn(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:

@@ -22,7 +22,7 @@ from iqm_client_async import (
     PostJobsRequest,
 )
 
-from ._runner import LoopRunner, require_runner
+from ._runner import LoopRunner, check_loop, require_runner
 from .batch import QiskitJobBatch
 from .job import IQMJob
 from .serialize import ClassicalLayout, serialize_circuit
@@ -243,6 +243,7 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
             CircuitValidationError: a circuit does not fit the architecture.
             IQMError: the submission failed.
         """
+        check_loop(self._runner)
         merged = self._run_options(options)
         circuits, layouts = self._serialize(run_input)
         request = await self._request(circuits, merged)
@@ -264,6 +265,7 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
 
     async def aretrieve_job(self, job_id: str | UUID) -> IQMJob:
         """An earlier job of this quantum computer, by id (its circuits' layouts come from its payload)."""
+        check_loop(self._runner)
         job = await self.client.get_job(UUID(str(job_id)))
         circuits, parameters = await job.payload()
         layouts = [

@@ -11,6 +11,7 @@ from qiskit.result import Result
 
 from iqm_client_async import JobBatch, JobStatus
 
+from ._runner import check_loop
 from .job import IQMJob
 from .serialize import ClassicalLayout
 
@@ -63,6 +64,7 @@ class QiskitJobBatch:
         self._layouts: dict[int, tuple[list[ClassicalLayout], int]] = {}
 
     async def __aenter__(self) -> Self:
+        check_loop(self._backend._runner)
         await self._batch.__aenter__()
         return self
 

@@ -13,7 +13,7 @@ from qiskit.result import Result
 from iqm_client_async import AsyncCircuitJob, CircuitMeasurementResultsBatch, JobStatus
 from iqm_client_async.job import DEFAULT_TIMEOUT_SECONDS
 
-from ._runner import LoopRunner, require_runner
+from ._runner import LoopRunner, check_loop, require_runner
 from .result import build_result
 from .serialize import ClassicalLayout
 
@@ -72,6 +72,7 @@ class IQMJob(JobV1):  # type: ignore[misc]  # qiskit is untyped
 
     async def acircuit_job(self) -> AsyncCircuitJob:
         """The underlying client job (waits for the submission to finish)."""
+        check_loop(self._runner)
         if self._circuit_job is None:
             assert isinstance(self._submission, asyncio.Task)
             self._circuit_job = await self._submission

@@ -173,6 +173,22 @@ def test_options_and_errors(providers: dict[str, Any]) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_blocking_backend_refuses_another_event_loop(providers: dict[str, Any]) -> None:
+    backend = providers["garnet"].get_backend()
+    circuit = transpile(bits_circuit(1), backend, seed_transpiler=1)
+    with pytest.raises(IQMError, match="made by IQMProvider"):
+        await backend.arun(circuit)
+    with pytest.raises(IQMError, match="made by IQMProvider"):
+        async with backend.batch():
+            pass
+    job = await anyio.to_thread.run_sync(lambda: backend.run(circuit, shots=10))
+    with pytest.raises(IQMError, match="made by IQMProvider"):
+        await job
+    result = await anyio.to_thread.run_sync(job.result)  # the blocking methods work from a worker thread
+    assert result.get_counts() == {expected_bits(1): 10}
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("qpu", ["garnet", "deneb"])
 async def test_async_backend_job_and_batch(qpu: str) -> None:
     async with Emulator(qpu=qpu, seed=SEED) as emulator, AsyncIQMClient(emulator.url) as client:
