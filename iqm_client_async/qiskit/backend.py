@@ -78,6 +78,12 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
         self._target_with_resonators = IQMTarget(architecture, metrics=metrics, include_resonators=True)
         self._max_circuits: int | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"IQMBackend({self.name!r}, {self.num_qubits} qubits, "
+            f"calibration_set_id={self.architecture.calibration_set_id})"
+        )
+
     @classmethod
     async def create(
         cls,

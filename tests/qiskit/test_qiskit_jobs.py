@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from uuid import UUID
 
 import anyio
 import httpx
@@ -170,6 +171,18 @@ def test_options_and_errors(providers: dict[str, Any]) -> None:
         backend.run(untranspiled)
     with pytest.raises(ValueError, match="Number of shots"):
         backend.run(circuit, shots=0)
+    with pytest.raises(TypeError, match="CircuitCompilationOptions"):
+        backend.run(circuit, circuit_compilation_options={"heralding_mode": "zeros"})
+
+
+def test_a_backend_pinned_to_a_calibration_set_submits_with_it(providers: dict[str, Any]) -> None:
+    calibration_set_id = providers["garnet"].get_backend().architecture.calibration_set_id
+    backend = providers["garnet"].get_backend(calibration_set_id=calibration_set_id)
+    assert repr(backend) == f"IQMBackend('garnet', 20 qubits, calibration_set_id={calibration_set_id})"
+    job = backend.run(transpile(bits_circuit(2), backend, seed_transpiler=1), shots=10)
+    assert job.result().get_counts() == {expected_bits(2): 10}
+    _, parameters = providers["garnet"].client().get_job(UUID(job.job_id())).payload()
+    assert parameters.calibration_set_id == calibration_set_id
 
 
 @pytest.mark.asyncio
