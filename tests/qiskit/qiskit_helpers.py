@@ -1,5 +1,8 @@
-"""Architectures built by hand for the Qiskit tests (imported as ``qiskit_helpers``: this directory is not a
-package, so that it cannot shadow the ``qiskit`` package)."""
+"""Architectures built by hand for the Qiskit tests (the fixtures are in ``qiskit_fixtures``).
+
+This directory is not a package (it would shadow the ``qiskit`` package), so this module is imported
+as ``qiskit_helpers``.
+"""
 
 from __future__ import annotations
 

@@ -24,6 +24,8 @@ from iqm_client_async import AsyncIQMClient, IQMError
 from iqm_client_async.emulator import Emulator
 from iqm_client_async.qiskit import IQMBackend, IQMJob, IQMProvider
 
+pytest_plugins = ["qiskit_fixtures"]  # this directory has no conftest.py
+
 SHOTS = 2000
 
 

@@ -14,6 +14,8 @@ from qiskit.circuit import Parameter
 
 from iqm_client_async.qiskit import transpile_to_IQM
 
+pytest_plugins = ["qiskit_fixtures"]  # this directory has no conftest.py
+
 SHOTS = 2000
 
 

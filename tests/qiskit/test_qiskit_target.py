@@ -12,6 +12,8 @@ from qiskit_helpers import line_architecture, star_architecture
 from iqm_client_async import ObservationFinder
 from iqm_client_async.qiskit import ComponentIndex, IQMTarget
 
+pytest_plugins = ["qiskit_fixtures"]  # this directory has no conftest.py
+
 
 def test_qubits_without_measurement_are_left_out_and_indices_follow_names() -> None:
     target = IQMTarget(line_architecture())

@@ -1,7 +1,7 @@
 """Fixtures of the Qiskit tests: providers on embedded emulators (over loopback HTTP).
 
-Every test module that needs Qiskit starts with ``pytest.importorskip("qiskit")``, so the directory is
-skipped cleanly where Qiskit is not installed (``test_qiskit_extra.py`` runs everywhere).
+This directory has no conftest.py, which would shadow tests/conftest.py (other tests import it as
+``conftest``): the test modules that need these fixtures name this module in ``pytest_plugins``.
 """
 
 from __future__ import annotations
