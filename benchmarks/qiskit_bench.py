@@ -29,10 +29,9 @@ NAME = "qiskit"
 LATENCY_MS = 20.0
 JOB_DURATION_MS = 200.0
 WORKERS = 100_000
-FULL_CIRCUITS = 1000
-FULL_JOBS = 300
-QUICK_CIRCUITS = 20
-QUICK_JOBS = 10
+MAX_JOBS = 300  # Qiskit jobs in the many-jobs run (the many-jobs size when smaller, as in a smoke run)
+MAX_REPEATS = 3  # rounds of the submit path (each transpiles every circuit with both adapters)
+QUICK_COMPARISON = 4  # circuits of the gate-count comparison in a smoke run
 SHOTS = 100
 
 
@@ -101,10 +100,10 @@ def _cell(count: tuple[int, int] | None) -> str:
     return "fails" if count is None else str(count[0])
 
 
-def _gate_counts(qpu: str, adapter: ModuleType | None) -> Measurement:
+def _gate_counts(qpu: str, adapter: ModuleType | None, count: int) -> Measurement:
     from iqm_client_async.qiskit import IQMProvider, transpile_to_IQM
 
-    circuits = comparison_circuits()
+    circuits = comparison_circuits()[:count]
     with IQMProvider.emulator(qpu) as provider:
         ours = two_qubit_counts(circuits, provider.get_backend(), transpile_to_IQM)
         theirs = None
@@ -125,7 +124,7 @@ def _gate_counts(qpu: str, adapter: ModuleType | None) -> Measurement:
     )
     return Measurement(
         NAME,
-        f"CZs after transpiling the 20 comparison circuits for {qpu} (sum where both transpiled)",
+        f"CZs after transpiling {count} comparison circuits for {qpu} (sum where both transpiled)",
         sum(o[0] for o, _ in both) if theirs else sum(o[0] for o in ours if o is not None),
         None if theirs is None else sum(t[0] for _, t in both),
         target="<= IQM's adapter on each circuit" if theirs else "",
@@ -267,10 +266,11 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     except ImportError:
         return [Measurement(NAME, "not measured: qiskit is not installed (pip install '.[qiskit]')", None)]
     adapter = reference_adapter() if with_reference else None
-    quick = sizes.repeats == 1 and sizes.many_jobs < 100
-    results = [_gate_counts(qpu, adapter) for qpu in ("garnet", "deneb")]
+    quick = sizes.repeats == 1
+    comparison = QUICK_COMPARISON if quick else len(comparison_circuits())
+    results = [_gate_counts(qpu, adapter, comparison) for qpu in ("garnet", "deneb")]
     with EmulatorProcess(latency_ms=LATENCY_MS, workers=WORKERS, job_duration_ms=JOB_DURATION_MS) as emulator:
-        circuits = workload(QUICK_CIRCUITS if quick else FULL_CIRCUITS)
-        results += _submit_path(emulator.url, circuits, adapter, repeats=1 if quick else 3)
-        results.append(_many_jobs(emulator.url, QUICK_JOBS if quick else FULL_JOBS, adapter))
+        circuits = workload(sizes.submit_circuits)
+        results += _submit_path(emulator.url, circuits, adapter, repeats=min(sizes.repeats, MAX_REPEATS))
+        results.append(_many_jobs(emulator.url, min(sizes.many_jobs, MAX_JOBS), adapter))
     return results
