@@ -235,6 +235,21 @@ class IQMBackend(BackendV2):  # type: ignore[misc]  # qiskit is untyped
 
     # ----------------------------------------------------------------- running
 
+    async def acreate_run_request(self, run_input: RunInput, **options: Any) -> PostJobsRequest:
+        """Serialize and validate circuits into the request ``arun`` would send, without sending it.
+
+        Takes the arguments of ``arun``; raises as ``arun`` does before any request.
+        """
+        check_loop(self._runner)
+        circuits, _ = self._serialize(run_input)
+        return await self._request(circuits, self._run_options(options))
+
+    def create_run_request(self, run_input: RunInput, **options: Any) -> PostJobsRequest:
+        """Serialize and validate circuits into the request ``run`` would send (see ``acreate_run_request``)."""
+        return require_runner(self._runner, "backend.acreate_run_request(...)").run(
+            self.acreate_run_request, run_input, **options
+        )
+
     async def arun(self, run_input: RunInput, **options: Any) -> IQMJob:
         """Submit transpiled circuits as one job; ``await`` the returned job for its ``Result``.
 

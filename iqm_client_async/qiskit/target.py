@@ -164,6 +164,10 @@ class IQMTarget(Target):  # type: ignore[misc]  # qiskit is untyped
         self.add_instruction(Delay(Parameter("t")), {(index[q],): None for q in qubits})
         self.add_instruction(IfElseOp, name="if_else")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Qiskit pickles the target to transpile in parallel processes: rebuild it from what it was made of.
+        return (_rebuild, (self.architecture, self._metrics, self.include_resonators))
+
     @property
     def has_resonators(self) -> bool:
         """Whether the architecture has computational resonators (CZs between qubits may need MOVEs)."""
@@ -234,3 +238,9 @@ class IQMTarget(Target):  # type: ignore[misc]  # qiskit is untyped
 
 def _loci_set(architecture: DynamicQuantumArchitecture, gate: str) -> set[Locus]:
     return set(_loci(architecture.gates.get(gate)))
+
+
+def _rebuild(
+    architecture: DynamicQuantumArchitecture, metrics: ObservationFinder | None, include_resonators: bool
+) -> IQMTarget:
+    return IQMTarget(architecture, metrics=metrics, include_resonators=include_resonators)

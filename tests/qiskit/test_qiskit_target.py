@@ -88,3 +88,17 @@ def test_index_and_name_round_trip(providers: dict[str, object]) -> None:
         backend.qubit_name_to_index("QB99")
     with pytest.raises(ValueError, match="7"):
         backend.index_to_qubit_name(7)
+
+
+def test_targets_survive_pickling_for_parallel_transpilation() -> None:
+    import pickle
+
+    for include_resonators in (False, True):
+        target = IQMTarget(star_architecture(), include_resonators=include_resonators)
+        copy = pickle.loads(pickle.dumps(target))
+        assert isinstance(copy, IQMTarget)
+        assert copy.components == target.components
+        assert copy.include_resonators is include_resonators
+        assert {name: set(copy[name]) for name in copy.operation_names if name != "if_else"} == {
+            name: set(target[name]) for name in target.operation_names if name != "if_else"
+        }
