@@ -59,13 +59,7 @@ def test_star_architecture_circuits_carry_moves(providers: dict[str, Any]) -> No
 
 
 def test_feedback_gives_deterministic_outcomes(backend: Any) -> None:
-    # Copy a random bit: measure a qubit in superposition, flip the other one if it read 1.
-    copy = QuantumCircuit(2, 2, name="copy")
-    copy.h(0)
-    copy.measure(0, 0)
-    with copy.if_test((copy.clbits[0], 1)):
-        copy.x(1)
-    copy.measure(1, 1)
+    copy = feedback_copy()
     # Active reset: flip a qubit back to 0 whenever it read 1.
     reset = QuantumCircuit(1, 2, name="reset")
     reset.h(0)
@@ -105,3 +99,35 @@ def test_calibrated_noise_in_one_line(providers: dict[str, Any]) -> None:
     counts = backend.run(transpile(ghz(2), backend, seed_transpiler=1), shots=SHOTS).result().get_counts()
     good = counts.get("00", 0) + counts.get("11", 0)
     assert 0.8 * SHOTS < good < SHOTS  # noise shows, but the Bell state is still there
+
+
+@pytest.mark.parametrize("qpu", ["adonis", "apollo", "garnet", "aphrodite", "deneb"])
+def test_plain_qiskit_transpile_passes_validation_on_every_preset(
+    providers: dict[str, Any], qpu: str
+) -> None:
+    from qiskit.circuit.library import QFTGate
+
+    backend = providers[qpu].get_backend()
+    qft = QuantumCircuit(4, name="qft4")
+    qft.x([0, 2])
+    qft.append(QFTGate(4), range(4))
+    qft.measure_all()
+    circuits = transpile([ghz(5), qft, feedback_copy()], backend, seed_transpiler=2)
+    request = backend.create_run_request(
+        circuits, shots=10
+    )  # the client's validation against the architecture
+    assert len(request.circuits) == 3
+    counts = backend.run(circuits, shots=SHOTS).result().get_counts()
+    assert_even_split(counts[0], {"00000", "11111"}, SHOTS)
+    assert_even_split(counts[2], {"00", "11"}, SHOTS)
+
+
+def feedback_copy() -> QuantumCircuit:
+    """Copy a random bit: measure a qubit in superposition, flip the other one if it read 1."""
+    qc = QuantumCircuit(2, 2, name="copy")
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(1)
+    qc.measure(1, 1)
+    return qc
