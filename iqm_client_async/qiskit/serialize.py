@@ -145,30 +145,35 @@ class _Writer:
         return QiskitSerializationError(f"Circuit '{self.circuit.name}', instruction {position}: {message}")
 
     def write(self) -> None:
+        # CircuitInstruction's name and params are read without building the operation object (costly in Qiskit 2)
+        qubit_names = self.qubit_names
+        append = self.instructions.append
         for position, instruction in enumerate(self.circuit.data):
-            operation = instruction.operation
-            name = operation.name
+            name = instruction.name
             try:
-                locus = tuple(self.qubit_names[bit] for bit in instruction.qubits)
+                locus = tuple([qubit_names[bit] for bit in instruction.qubits])
             except KeyError:
                 raise self.fail(position, f"'{name}' acts on a qubit outside the backend") from None
             if name == "r":
-                angle, phase = (self._angle(position, value) for value in operation.params)
-                self.instructions.append(CircuitOperation("prx", locus, {"angle": angle, "phase": phase}))
+                theta, phi = instruction.params
+                if not (type(theta) is float and type(phi) is float and math.isfinite(theta + phi)):
+                    theta, phi = self._angle(position, theta), self._angle(position, phi)
+                append(CircuitOperation("prx", locus, {"angle": theta, "phase": phi}))
             elif name in ("cz", "move", "reset"):
-                self.instructions.append(CircuitOperation(name, locus))
+                append(CircuitOperation(name, locus))
             elif name == "barrier":
                 if locus:
                     self.instructions.append(CircuitOperation("barrier", locus))
             elif name == "measure":
                 self._measure(locus[0], instruction.clbits[0])
             elif name == "delay":
-                duration = self._seconds(position, operation.duration, operation.unit)
-                self.instructions.append(CircuitOperation("delay", locus, {"duration": duration}))
+                delay = instruction.operation
+                duration = self._seconds(position, delay.duration, delay.unit)
+                append(CircuitOperation("delay", locus, {"duration": duration}))
             elif name == "id":
                 continue
-            elif isinstance(operation, IfElseOp):
-                self._if_else(position, operation, instruction.qubits)
+            elif name == "if_else":
+                self._if_else(position, instruction.operation, instruction.qubits)
             else:
                 raise self.fail(
                     position,
