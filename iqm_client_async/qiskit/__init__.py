@@ -30,7 +30,7 @@ from .provider import IQMProvider
 from .result import build_result
 from .serialize import ClassicalLayout, QiskitSerializationError, serialize_circuit
 from .target import ComponentIndex, IQMTarget
-from .transpile import IQMSchedulingPlugin, MoveRouting, transpile_to_IQM
+from .transpile import IQMSchedulingPlugin, MoveRouting, OptimizeSingleQubitGates, transpile_to_IQM
 
 __all__ = [
     "ClassicalLayout",
@@ -42,6 +42,7 @@ __all__ = [
     "IQMTarget",
     "MoveGate",
     "MoveRouting",
+    "OptimizeSingleQubitGates",
     "QiskitJobBatch",
     "QiskitJobOutcome",
     "QiskitSerializationError",

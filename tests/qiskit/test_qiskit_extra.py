@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,3 +40,14 @@ def test_without_qiskit_the_subpackage_says_which_extra_to_install() -> None:
     )
     assert completed.returncode != 0
     assert "pip install 'iqm-client-async[qiskit]'" in completed.stderr
+
+
+def test_the_qiskit_subpackage_exports_its_documented_names() -> None:
+    pytest.importorskip("qiskit")
+    import iqm_client_async.qiskit as adapter
+
+    names = adapter.__all__
+    assert names == sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+    assert all(hasattr(adapter, name) for name in names)
+    expected = {"IQMProvider", "IQMBackend", "IQMJob", "IQMTarget", "MoveGate", "transpile_to_IQM"}
+    assert expected <= set(names)
