@@ -20,7 +20,7 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit_helpers import SEED
 
-from iqm_client_async import AsyncIQMClient, IQMError
+from iqm_client_async import AsyncIQMClient, CircuitCompilationOptions, HeraldingMode, IQMError
 from iqm_client_async.emulator import Emulator
 from iqm_client_async.qiskit import IQMBackend, IQMJob, IQMProvider
 
@@ -229,3 +229,31 @@ async def test_async_backend_job_and_batch(qpu: str) -> None:
         assert seen == {value: {expected_bits(value): 20} for value in range(16)}
         retrieved = await backend.aretrieve_job(job.job_id())
         assert (await retrieved).get_counts("bits-0") == {expected_bits(0): 20}
+
+
+def test_a_failed_job_reports_the_servers_errors(providers: dict[str, Any]) -> None:
+    backend = providers["garnet"].get_backend()
+    groups = [sorted(group) for group in providers["garnet"].client().get_feedback_groups()]
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(1)
+    qc.measure(1, 1)
+    layout = [backend.qubit_name_to_index(groups[0][0]), backend.qubit_name_to_index(groups[1][0])]
+    job = backend.run(transpile(qc, backend, initial_layout=layout, seed_transpiler=1), shots=10)
+    assert job.status() == QiskitJobStatus.ERROR
+    message = job.error_message()
+    assert message is not None and "different feedback groups" in message
+    with pytest.raises(IQMError, match="different feedback groups"):
+        job.result()
+
+
+def test_compilation_options_and_timeslot_reach_the_server(providers: dict[str, Any]) -> None:
+    backend = providers["garnet"].get_backend()
+    options = CircuitCompilationOptions(heralding_mode=HeraldingMode.ZEROS)
+    circuit = transpile(bits_circuit(0), backend, seed_transpiler=1)
+    job = backend.run(circuit, shots=10, circuit_compilation_options=options, use_timeslot=True)
+    assert job.result().get_counts() == {expected_bits(0): 10}
+    _, parameters = providers["garnet"].client().get_job(UUID(job.job_id())).payload()
+    assert parameters.heralding_mode == HeraldingMode.ZEROS
