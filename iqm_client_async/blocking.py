@@ -377,6 +377,17 @@ class IQMClient:
         """The underlying ``AsyncIQMClient`` (bound to this facade's event-loop thread)."""
         return self._async
 
+    def run_in_loop(self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run an async function in this client's event loop (where ``async_client`` lives) and wait for it.
+
+        For building blocking APIs on top of ``async_client`` (the Qiskit backend does). Ctrl-C while
+        waiting cancels the coroutine.
+
+        Raises:
+            IQMError: the client is closed, used after ``os.fork()``, or called from its own event loop.
+        """
+        return self._portal.run(func, *args, **kwargs)
+
     def _job(self, job: AsyncCircuitJob) -> CircuitJob:
         return CircuitJob(job, self._portal)
 
