@@ -63,6 +63,7 @@ class Settings:
     max_concurrent_requests: int
     requests_per_second: float
     allow_insecure_auth: bool
+    debug: bool = False  # IQM_CLIENT_DEBUG=1: print each run request before submitting it
 
     @property
     def user_agent(self) -> str:
@@ -288,6 +289,7 @@ def resolve_settings(
         max_concurrent_requests=concurrency,
         requests_per_second=numbers["requests_per_second"],
         allow_insecure_auth=allow_insecure,
+        debug=_env(env, "IQM_CLIENT_DEBUG") == "1",
     )
 
 
