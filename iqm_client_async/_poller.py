@@ -1,7 +1,10 @@
 """The client's job poller: one per client, serving every job that is being waited on.
 
 No background task: each waiting coroutine sleeps for the delay its ``PollPlanner`` chose, then asks
-the poller for a fresh status. The poller guarantees at most one status request in flight per job
+the poller for a fresh status. Every status seen feeds the client's ``QueueModel``; when the model's
+epoch moves on (it learnt something that brings plans earlier), the sleepers wake and re-plan — never
+later than planned, and without a request of their own. Waking them all is the only per-waiter work, and
+it happens once per epoch, a logarithmic number of times; an observation itself costs no per-waiter work. The poller guarantees at most one status request in flight per job
 (concurrent waiters on the same job share it), and all requests go through the client's request
 budget. Cancelling a waiter stops its polling at once and leaves nothing running.
 
@@ -19,7 +22,7 @@ from uuid import UUID
 
 import anyio
 
-from ._polling import DurationStats, PollPlanner
+from ._polling import JobShape, PollPlanner, QueueModel
 from .models import JobData
 
 __all__ = ["FRESH_SECONDS", "JobPoller"]
@@ -58,7 +61,9 @@ class JobPoller:
     ) -> None:
         self._fetch = fetch
         self._inflight: dict[UUID, _Flight] = {}
-        self.stats = DurationStats()
+        self.model = QueueModel()
+        self._epoch_seen = 0
+        self._epoch_moved: anyio.Event | None = None
         self._min = min_interval
         self._max = max_interval
         self._max_polls_per_second = max_polls_per_second
@@ -73,9 +78,39 @@ class JobPoller:
     def _max_interval(self) -> float:
         return max(self._max, self._waiters / self._max_polls_per_second)
 
-    def planner(self) -> PollPlanner:
-        """A new planner sharing this client's execution-time statistics."""
-        return PollPlanner(self.stats, min_interval=self._min, max_interval=self._max, rng=self._rng)
+    def planner(self, shape: JobShape | None = None) -> PollPlanner:
+        """A new planner sharing this client's queue model."""
+        return PollPlanner(
+            self.model, shape=shape, min_interval=self._min, max_interval=self._max, rng=self._rng
+        )
+
+    def _epoch_event(self) -> anyio.Event:
+        """Set when the model's epoch next moves on."""
+        if self._epoch_moved is None:
+            self._epoch_moved = anyio.Event()
+        return self._epoch_moved
+
+    def _publish_epoch(self) -> None:
+        if self.model.epoch != self._epoch_seen:
+            self._epoch_seen = self.model.epoch
+            if self._epoch_moved is not None:
+                self._epoch_moved.set()
+                self._epoch_moved = None
+
+    async def _sleep(self, planner: PollPlanner, delay: float, deadline: float | None) -> None:
+        """Sleep ``delay`` seconds, or less: re-plan (never later) each time the model's epoch moves on."""
+        wake_at = anyio.current_time() + delay
+        while True:
+            moved = self._epoch_event()
+            with anyio.move_on_after(wake_at - anyio.current_time()):
+                await moved.wait()
+            now = anyio.current_time()
+            if now >= wake_at:
+                return
+            replanned = now + planner.next_delay(now, max_interval=self._max_interval())
+            wake_at = min(wake_at, replanned if deadline is None else min(replanned, deadline))
+            if wake_at <= now:
+                return
 
     async def refresh(self, job_id: UUID, *, background: bool = False) -> JobData:
         """Fetch the job's status, joining a request already in flight for the same job."""
@@ -109,20 +144,22 @@ class JobPoller:
         received_at: float | None = None,
         max_wait: float | None,
         on_update: Callable[[JobData], None] | None = None,
+        shape: JobShape | None = None,
     ) -> JobData:
         """Poll until the job is terminal or ``max_wait`` seconds have passed; return the last status seen.
 
         ``received_at`` is the monotonic time when ``current`` arrived. A status younger than
         ``FRESH_SECONDS`` (a submission response, say) is planned from directly; an older one, or one
-        of unknown age, is refreshed at once.
+        of unknown age, is refreshed at once. ``shape`` selects the running times the job is planned with.
         """
         self._waiters += 1
         try:
             now = anyio.current_time()
             deadline = None if max_wait is None else now + max_wait
-            planner = self.planner()
+            planner = self.planner(shape)
             fresh = received_at is not None and now - received_at < FRESH_SECONDS
             planner.observe(current, received_at if received_at is not None else now)
+            self._publish_epoch()
             data = current
             del current  # the caller's copy is replaced by on_update; don't keep it alive for the whole wait
             if not data.status.is_terminal and not fresh:
@@ -135,7 +172,7 @@ class JobPoller:
                         return data
                     delay = min(delay, deadline - now)
                 del data
-                await anyio.sleep(delay)
+                await self._sleep(planner, delay, deadline)
                 data = await self._poll(job_id, planner, on_update)
             return data
         finally:
@@ -148,6 +185,7 @@ class JobPoller:
         data = await self.refresh(job_id, background=True)
         received = anyio.current_time()
         planner.observe(data, received, round_trip=received - sent)
+        self._publish_epoch()
         if on_update is not None:
             on_update(data)
         return data

@@ -139,6 +139,10 @@ async def _call_soon(batch: JobBatch, circuits: Sequence[Circuit | str], options
     return batch.submit_soon(circuits, **options)
 
 
+async def _close(batch: JobBatch) -> None:
+    batch.close()
+
+
 async def _running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
@@ -251,6 +255,14 @@ class BlockingJobBatch:
     @_doc(JobBatch.detach)
     def detach(self) -> None:
         self._batch.detach()
+
+    @_doc(JobBatch.keep_open)
+    def keep_open(self) -> None:
+        self._batch.keep_open()
+
+    @_doc(JobBatch.close)
+    def close(self) -> None:
+        self._portal.run(_close, self._batch)
 
     @_doc(JobBatch.submit)
     def submit(self, circuits: Sequence[Circuit | str], **options: Unpack[SubmitOptions]) -> CircuitJob:

@@ -21,6 +21,7 @@ from ._config import Settings, resolve_settings
 from ._errors import CircuitValidationError, ClientConfigurationError, IQMError, ResponseDecodeError
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
+from ._polling import JobShape
 from .batch import JobBatch
 from .calibration import ObservationFinder
 from .job import AsyncCircuitJob
@@ -504,6 +505,7 @@ class AsyncIQMClient:
             _decode(_JOB_DATA, response),
             self,
             uses_default_calibration=run_request.calibration_set_id is None,
+            shape=JobShape.of(run_request.circuits, run_request.shots),
         )
         return job
 

@@ -10,6 +10,7 @@ from uuid import UUID
 import anyio
 
 from ._errors import IQMError, JobTimeoutError
+from ._polling import JobShape
 from .models import (
     Circuit,
     CircuitJobParameters,
@@ -35,13 +36,27 @@ class AsyncCircuitJob:
     Created by ``AsyncIQMClient.submit_circuits`` or ``AsyncIQMClient.get_job``.
     """
 
-    __slots__ = ("_client", "_payload", "_result", "_uses_default_calibration", "data", "received_at")
+    __slots__ = (
+        "_client",
+        "_payload",
+        "_result",
+        "_shape",
+        "_uses_default_calibration",
+        "data",
+        "received_at",
+    )
 
     def __init__(
-        self, data: JobData, client: AsyncIQMClient, *, uses_default_calibration: bool = False
+        self,
+        data: JobData,
+        client: AsyncIQMClient,
+        *,
+        uses_default_calibration: bool = False,
+        shape: JobShape | None = None,
     ) -> None:
         self.data = data
         self.received_at = anyio.current_time()
+        self._shape = shape  # what its running time depends on, when this client submitted it
         self._client = client
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
@@ -89,6 +104,7 @@ class AsyncCircuitJob:
             received_at=self.received_at,
             max_wait=timeout_secs or None,
             on_update=self._set_data,
+            shape=self._shape,
         )
         self._set_data(data)
         if not self.status.is_terminal:
