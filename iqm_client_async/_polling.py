@@ -12,15 +12,16 @@ Two layers:
   times.
 * ``PollPlanner``, one per waiting job, plans its next status request from its own state and the model:
 
-  - waiting, with the queue's pace known: poll a bit before the job reaches the front; at the front,
-    expect the job ahead to be half done and this one to take its shape's running time;
+  - waiting, with the queue's pace known: with its shape's running time known too, poll a bit before
+    the predicted finish (the queue's part of it shortened by a tenth); else a bit before the job
+    reaches the front; at the front, expect it to start in half a service time, then run;
   - running with ``execution.progress``: extrapolate the finish time from the progress rate;
   - running, with its shape's running time known: poll just after the predicted finish (the server's
     timeline timestamps, so clock skew does not matter); once that has passed, back off with the time
     since the predicted finish;
   - anything else is *uncertain*: rather than trust a prediction that may be far too late, a few jobs
-    probe — the n-th uncertain job of an epoch probes when n is a power of two, so a burst of N jobs has
-    about log2(N) probes — on a geometric schedule (each probe shifted by a different phase, so that
+    probe — the n-th uncertain job of an epoch probes when n is a power of four, so a burst of N jobs has
+    about log4(N) + 1 probes — on a geometric schedule (each probe shifted by a different phase, so that
     together they sample the time finely); the other jobs wait as long as a job with no hint may
     (``max_interval``), to be re-planned when a probe's answer moves the epoch.
 
@@ -48,6 +49,8 @@ _MARGIN = 0.01
 _MAX_JITTER = 0.05
 _FASTER = 1.5  # the pace or parallelism growing by this factor moves the epoch
 _SHORTER = 2 / 3  # a shape's running time shrinking to this fraction moves the epoch
+_MIN_MOVE_SECONDS = 0.05
+_MIN_PACE_EVIDENCE_SECONDS = 0.2  # the queue's pace is known once the moves seen span this long
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
 _PROBE_RATIO = 1.6  # each probe waits this factor longer than the one before
 _QUEUE_PROBE_RATIO = 2.0
@@ -136,12 +139,14 @@ class QueueModel:
         """Record that ``job`` saw ``moved`` jobs leave the queue ahead of it within ``seconds``."""
         if moved <= 0 or seconds <= 0:
             return
-        self._moves[job] = (moved, seconds)
+        # a job can be seen queued an instant before a free slot takes it: such a jump is no pace
+        self._moves[job] = (moved, max(seconds, _MIN_MOVE_SECONDS))
         self._moves.move_to_end(job)
         while len(self._moves) > self.window:
             self._moves.popitem(last=False)
         pace = self.pace()
-        assert pace is not None
+        if pace is None:
+            return
         if self._pace_at_epoch is None or pace >= _FASTER * self._pace_at_epoch:
             self._pace_at_epoch = pace
             self._advance("queue")
@@ -159,10 +164,11 @@ class QueueModel:
     # ------------------------------------------------------------------ knowledge
 
     def pace(self) -> float | None:
-        """Jobs leaving the queue per second, from recent jobs' position changes (None before any)."""
-        if not self._moves:
+        """Jobs leaving the queue per second, from recent jobs' position changes (None while unknown)."""
+        seconds = sum(s for _, s in self._moves.values())
+        if seconds < _MIN_PACE_EVIDENCE_SECONDS:
             return None
-        return sum(m for m, _ in self._moves.values()) / sum(s for _, s in self._moves.values())
+        return sum(m for m, _ in self._moves.values()) / seconds
 
     @property
     def parallelism(self) -> int:
@@ -217,8 +223,8 @@ def _progress_fraction(data: JobData) -> float | None:
     return value / total
 
 
-def _is_power_of_two(number: int) -> bool:
-    return number & (number - 1) == 0
+def _is_power_of_four(number: int) -> bool:
+    return number & (number - 1) == 0 and (number.bit_length() - 1) % 2 == 0
 
 
 class PollPlanner:
@@ -239,6 +245,7 @@ class PollPlanner:
         "_model",
         "_position",
         "_position_seen",
+        "_position_since",
         "_probe",
         "_progress",
         "_rng",
@@ -269,6 +276,7 @@ class PollPlanner:
         self._first_position: tuple[float, int] | None = None
         self._position: int | None = None
         self._position_seen = 0.0
+        self._position_since = 0.0
         self._running_since_local: float | None = None
         self._progress: float | None = None
         self._server_offset: float | None = None  # local monotonic time minus server timestamp
@@ -291,13 +299,17 @@ class PollPlanner:
             else:
                 since, first = self._first_position
                 self._model.add_queue_move(data.id, first - data.queue_position, now - since)
+            if data.queue_position != self._position:
+                self._position_since = now
             self._position = data.queue_position
             self._position_seen = now
         started = _timeline_time(data, (_EXECUTION_STARTED,))
         if started is not None and self._first_position is not None and self._server_offset is not None:
             since, first = self._first_position
-            # first seen at position p, started later: p + 1 jobs left the queue meanwhile (itself included)
-            self._model.add_queue_move(data.id, first + 1, started.timestamp() + self._server_offset - since)
+            # first seen at position p >= 1, started later: p + 1 jobs left the queue meanwhile (itself
+            # included); at position 0 it may just have found a free slot, which says nothing of the pace
+            if first:
+                self._model.add_queue_move(data.id, first + 1, started.timestamp() + self._server_offset - since)
         if data.status == JobStatus.PROCESSING:
             if started is not None and self._server_offset is not None:
                 self._running_since_local = started.timestamp() + self._server_offset
@@ -324,9 +336,9 @@ class PollPlanner:
     def _uncertain_delay(self, elapsed: float, base: float, kind: Hashable, ratio: float) -> float:
         """Probe on a geometric schedule (if this job is a probe), else wait long for the model to learn."""
         number = self._probe_number(kind)
-        if not _is_power_of_two(number):
+        if not _is_power_of_four(number):
             return math.inf  # the longest delay allowed: wait for the probes to teach the model
-        phase = (_GOLDEN * math.log2(number)) % 1.0
+        phase = (_GOLDEN * math.log(number, 4)) % 1.0
         # the first target of base * ratio ** (k + phase) that lies a minimum interval ahead
         ahead = max(elapsed + self._min, base) / base
         step = max(math.ceil(math.log(ahead) / math.log(ratio) - phase), 0)
@@ -350,6 +362,17 @@ class PollPlanner:
             return typical - elapsed - self._rtt / 2 + _MARGIN, True
         return self._min + 0.25 * (elapsed - typical), False  # overdue: back off from the predicted finish
 
+    def _own_pace_bound(self) -> float:
+        """The fastest pace its own observations allow: (m + 1) / T after moving m places in T seconds."""
+        if self._first_position is None or self._position is None:
+            return math.inf
+        since, first = self._first_position
+        # only what was seen counts: the last observation, not the time since
+        waited, at_position = self._position_seen - since, self._position_seen - self._position_since
+        bound = (first - self._position + 1) / waited if waited > 0 else math.inf
+        # nobody has left the queue ahead of it since it reached this position
+        return min(bound, 1 / at_position) if at_position > 0 else bound
+
     def _waiting_delay(self, now: float) -> tuple[float, bool]:
         position = self._position or 0
         since_seen = now - self._position_seen
@@ -358,11 +381,18 @@ class PollPlanner:
             typical, measured = self._model.running_time(self._shape)
             elapsed = now - self._state_since
             probe = self._uncertain_delay(elapsed, _PROBE_BASE, "queue", _QUEUE_PROBE_RATIO)
-            if not (measured and typical):
+            service, known = self._model.running_time(None)  # of any job ahead
+            if not (measured and typical and known and service):
                 return probe, False
-            pace = self._model.parallelism / typical  # at most this fast: a prior, to be probed
+            # at most this fast: a prior, to be probed
+            pace = min(self._model.parallelism / service, self._own_pace_bound())
             planned = (0.9 * position / pace if position else 0.5 / pace + typical) - since_seen
             return min(planned, probe), False
+        pace = min(pace, self._own_pace_bound())
+        typical, measured = self._model.running_time(self._shape)
+        if position and measured and typical:
+            # aim at the finish, a little early on the queue's part: too early costs a poll, too late latency
+            return 0.9 * (position + 0.5) / pace + typical - since_seen, False
         if position:
             return 0.9 * position / pace - since_seen, False
         # at the front: expect it to start half a service time after it was seen there, then run
