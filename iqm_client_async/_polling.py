@@ -309,7 +309,9 @@ class PollPlanner:
             # first seen at position p >= 1, started later: p + 1 jobs left the queue meanwhile (itself
             # included); at position 0 it may just have found a free slot, which says nothing of the pace
             if first:
-                self._model.add_queue_move(data.id, first + 1, started.timestamp() + self._server_offset - since)
+                self._model.add_queue_move(
+                    data.id, first + 1, started.timestamp() + self._server_offset - since
+                )
         if data.status == JobStatus.PROCESSING:
             if started is not None and self._server_offset is not None:
                 self._running_since_local = started.timestamp() + self._server_offset
