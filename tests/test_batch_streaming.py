@@ -143,7 +143,7 @@ async def test_running_counts_the_jobs_a_later_job_has_passed() -> None:
 
 @pytest.mark.asyncio
 async def test_a_queue_position_is_only_shown_while_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    batch, ids = _fed_batch(2)
+    batch, _ = _fed_batch(2)
     assert batch.progress().best_queue_position == 0
     later = time.monotonic() + 10
     monkeypatch.setattr(time, "monotonic", lambda: later)
