@@ -4,7 +4,10 @@ No background task: each waiting coroutine sleeps for the delay its ``PollPlanne
 the poller for a fresh status. Every status seen feeds the client's ``QueueModel``; when the model's
 epoch moves on (it learnt something that brings plans earlier), the sleepers wake and re-plan — never
 later than planned, and without a request of their own. Waking them all is the only per-waiter work, and
-it happens once per epoch, a logarithmic number of times; an observation itself costs no per-waiter work. The poller guarantees at most one status request in flight per job
+it happens once per epoch, a logarithmic number of times; an observation itself costs no per-waiter
+work. Long sleepers share alarms, so that 10,000 of them hold a few hundred timers, not 10,000.
+
+The poller guarantees at most one status request in flight per job
 (concurrent waiters on the same job share it), and all requests go through the client's request
 budget. Cancelling a waiter stops its polling at once and leaves nothing running.
 
@@ -16,6 +19,7 @@ seconds. Jobs expected to finish soon are polled on their own schedule.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -28,6 +32,8 @@ from .models import JobData
 __all__ = ["FRESH_SECONDS", "JobPoller"]
 
 FRESH_SECONDS = 1.0
+SHORT_SLEEP_SECONDS = 1.0
+_FINEST_GRID = 1 / 128
 
 
 class _Flight:
@@ -64,6 +70,7 @@ class JobPoller:
         self.model = QueueModel()
         self._epoch_seen = 0
         self._epoch_moved: anyio.Event | None = None
+        self._alarms: dict[float, anyio.Event] = {}
         self._min = min_interval
         self._max = max_interval
         self._max_polls_per_second = max_polls_per_second
@@ -97,20 +104,44 @@ class JobPoller:
                 self._epoch_moved.set()
                 self._epoch_moved = None
 
-    async def _sleep(self, planner: PollPlanner, delay: float, deadline: float | None) -> None:
-        """Sleep ``delay`` seconds, or less: re-plan (never later) each time the model's epoch moves on."""
-        wake_at = anyio.current_time() + delay
-        while True:
-            moved = self._epoch_event()
-            with anyio.move_on_after(wake_at - anyio.current_time()):
-                await moved.wait()
-            now = anyio.current_time()
-            if now >= wake_at:
-                return
-            replanned = now + planner.next_delay(now, max_interval=self._max_interval())
-            wake_at = min(wake_at, replanned if deadline is None else min(replanned, deadline))
-            if wake_at <= now:
-                return
+    def _pause(self, wake_at: float) -> Awaitable[None] | None:
+        """What to await on the way to ``wake_at`` (None once it has come).
+
+        A sleep of at most ``SHORT_SLEEP_SECONDS`` is a plain one: little is to be gained by moving it.
+        A longer one waits on an alarm shared by the sleepers whose wake-up times round up to the same
+        instant (on a grid of about 1/64 of the time left): the first of them holds the timer and rings
+        the alarm when it is due, when the model's epoch moves on, or when it is cancelled itself (the
+        others then go back to sleep). A sleeper costs a waiter on an event, not a timer of its own.
+        """
+        left = wake_at - anyio.current_time()
+        if left <= 0:
+            return None
+        if left <= SHORT_SLEEP_SECONDS:
+            return anyio.sleep(left)
+        grid = 2.0 ** math.floor(math.log2(max(left / 64, _FINEST_GRID)))
+        at = math.ceil(wake_at / grid) * grid
+        alarm = self._alarms.get(at)
+        if alarm is not None:
+            return alarm.wait()
+        alarm = self._alarms[at] = anyio.Event()
+        return self._hold_alarm(at, alarm)
+
+    async def _hold_alarm(self, at: float, alarm: anyio.Event) -> None:
+        try:
+            with anyio.move_on_after(at - anyio.current_time()):
+                await self._epoch_event().wait()
+        finally:
+            if self._alarms.get(at) is alarm:
+                del self._alarms[at]
+            alarm.set()
+
+    def _replanned(self, planner: PollPlanner, wake_at: float, deadline: float | None) -> float:
+        """After a pause: the wake-up time, moved earlier (never later) if the model's news allows."""
+        now = anyio.current_time()
+        if now >= wake_at:
+            return wake_at
+        replanned = now + planner.next_delay(now, max_interval=self._max_interval())
+        return min(wake_at, replanned if deadline is None else min(replanned, deadline))
 
     async def refresh(self, job_id: UUID, *, background: bool = False) -> JobData:
         """Fetch the job's status, joining a request already in flight for the same job."""
@@ -172,7 +203,10 @@ class JobPoller:
                         return data
                     delay = min(delay, deadline - now)
                 del data
-                await self._sleep(planner, delay, deadline)
+                wake_at = now + delay
+                while (pause := self._pause(wake_at)) is not None:
+                    await pause
+                    wake_at = self._replanned(planner, wake_at, deadline)
                 data = await self._poll(job_id, planner, on_update)
             return data
         finally:

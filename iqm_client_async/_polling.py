@@ -50,7 +50,8 @@ _MAX_JITTER = 0.05
 _FASTER = 1.5  # the pace or parallelism growing by this factor moves the epoch
 _SHORTER = 2 / 3  # a shape's running time shrinking to this fraction moves the epoch
 _MIN_MOVE_SECONDS = 0.05
-_MIN_PACE_EVIDENCE_SECONDS = 0.2  # the queue's pace is known once the moves seen span this long
+_MIN_PACE_EVIDENCE_SECONDS = 0.2  # the queue's pace is known once the moves seen span this long,
+_MIN_PACE_EVIDENCE_MOVES = 8  # or add up to this many jobs
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
 _PROBE_RATIO = 1.6  # each probe waits this factor longer than the one before
 _QUEUE_PROBE_RATIO = 2.0
@@ -165,10 +166,11 @@ class QueueModel:
 
     def pace(self) -> float | None:
         """Jobs leaving the queue per second, from recent jobs' position changes (None while unknown)."""
+        moved = sum(m for m, _ in self._moves.values())
         seconds = sum(s for _, s in self._moves.values())
-        if seconds < _MIN_PACE_EVIDENCE_SECONDS:
+        if seconds < _MIN_PACE_EVIDENCE_SECONDS and moved < _MIN_PACE_EVIDENCE_MOVES:
             return None
-        return sum(m for m, _ in self._moves.values()) / seconds
+        return moved / seconds
 
     @property
     def parallelism(self) -> int:

@@ -184,15 +184,17 @@ async def test_a_sleeper_is_moved_earlier_by_another_jobs_evidence() -> None:
 async def test_a_sleeper_is_never_moved_later() -> None:
     server = _FakeServer()
     poller = JobPoller(server.fetch, max_interval=1000.0)
+    poller.model.add_queue_move("earlier job", 10, 1.0)  # 10 jobs/s
     sleeper, witness = uuid.uuid4(), uuid.uuid4()
-    server.states[sleeper] = job("processing", job_id=sleeper, started=0.0)
+    server.states[sleeper] = job("waiting", job_id=sleeper, position=30)
     now = anyio.current_time()
     async with anyio.create_task_group() as tg:
         tg.start_soon(
             lambda: poller.wait(sleeper, server.states[sleeper], received_at=now, max_wait=None, shape=SHORT)
         )
-        await anyio.sleep(0.02)  # the sleeper probes its unknown running time: first poll at ~0.1 s
-        # another job of the same shape turns out to have run 500 s: planned afresh, the sleeper would wait
+        await anyio.sleep(0.05)  # planned 0.9 x 30 / 10 = 2.7 s ahead
+        # another job of the same shape turns out to have run 500 s: the epoch moves on, and planned
+        # afresh (aimed at its finish) the sleeper would wait 500 s more
         server.states[witness] = job("completed", job_id=witness, started=0.0, finished=500.0)
         seen_before = job("waiting", job_id=witness, position=0)
         tg.start_soon(
@@ -202,4 +204,34 @@ async def test_a_sleeper_is_never_moved_later() -> None:
             while sleeper not in server.polls:
                 await server.polled.wait()
         assert poller.model.running_time(SHORT) == (500.0, True)
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.asyncio
+async def test_long_sleepers_share_alarms_and_outlive_a_cancelled_holder() -> None:
+    server = _FakeServer()
+    poller = JobPoller(server.fetch, max_interval=1000.0)
+    poller.model.add_queue_move("earlier job", 10, 1.0)  # 10 jobs/s: a job at position 20 waits ~1.8 s
+    now = anyio.current_time()
+    ids = [uuid.uuid4() for _ in range(200)]
+    for job_id in ids:
+        server.states[job_id] = job("waiting", job_id=job_id, position=20)
+    async with anyio.create_task_group() as tg:
+        scopes = []
+        for job_id in ids:
+            scope = anyio.CancelScope()
+            scopes.append(scope)
+
+            async def wait(job_id: uuid.UUID = job_id, scope: anyio.CancelScope = scope) -> None:
+                with scope:
+                    await poller.wait(job_id, server.states[job_id], received_at=now, max_wait=None)
+
+            tg.start_soon(wait)
+        await anyio.sleep(0.05)
+        assert 1 <= len(poller._alarms) <= 10  # 200 sleepers, a handful of timers
+        scopes[0].cancel()  # the first sleeper holds an alarm others share
+        with anyio.fail_after(10):
+            while len(server.polls) < len(ids) - 1:
+                await server.polled.wait()
+        assert ids[0] not in server.polls
         tg.cancel_scope.cancel()
