@@ -53,8 +53,9 @@ _MIN_MOVE_SECONDS = 0.05
 _MIN_PACE_EVIDENCE_SECONDS = 0.2  # the queue's pace is known once the moves seen span this long,
 _MIN_PACE_EVIDENCE_MOVES = 8  # or add up to this many jobs
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
-_PROBE_RATIO = 1.6  # each probe waits this factor longer than the one before
-_QUEUE_PROBE_RATIO = 2.0
+_PROBE_RATIO = 1.6
+_RETRY_SECONDS = 0.05  # each probe waits this factor longer than the one before
+_QUEUE_PROBE_RATIO = 3.0
 _GOLDEN = 0.6180339887498949
 
 
@@ -96,6 +97,7 @@ class QueueModel:
     def __init__(self, window: int = 16) -> None:
         self.window = window
         self.epoch = 0
+        self.round_trip = 0.0  # the shortest status round trip seen
         self._durations: dict[tuple[int, int], deque[float]] = {}
         self._shape_work: dict[tuple[int, int], int] = {}
         self._typical_at_epoch: dict[tuple[int, int], float] = {}
@@ -107,6 +109,11 @@ class QueueModel:
         self._group_epochs: dict[str, int] = {}
 
     # ------------------------------------------------------------------ learning
+
+    def note_round_trip(self, seconds: float) -> None:
+        """Record a status request's round trip (the shortest one is kept)."""
+        if seconds > 0 and (not self.round_trip or seconds < self.round_trip):
+            self.round_trip = seconds
 
     def add_duration(self, seconds: float, shape: JobShape | None = None) -> None:
         """Record one job's running time (server timestamps)."""
@@ -251,7 +258,6 @@ class PollPlanner:
         "_probe",
         "_progress",
         "_rng",
-        "_rtt",
         "_running_since_local",
         "_server_offset",
         "_shape",
@@ -282,13 +288,12 @@ class PollPlanner:
         self._running_since_local: float | None = None
         self._progress: float | None = None
         self._server_offset: float | None = None  # local monotonic time minus server timestamp
-        self._rtt = 0.0  # shortest status round trip seen
         self._probe: tuple[Hashable, int, int] | None = None  # kind, its epoch, and this job's probe number
 
     def observe(self, data: JobData, now: float, *, round_trip: float | None = None) -> None:
         """Record a status response received at monotonic time ``now`` after ``round_trip`` seconds."""
-        if round_trip is not None and (not self._rtt or round_trip < self._rtt):
-            self._rtt = round_trip
+        if round_trip is not None:
+            self._model.note_round_trip(round_trip)
         if data.status != self._status:
             self._status = data.status
             self._state_since = now
@@ -337,11 +342,19 @@ class PollPlanner:
             self._probe = (kind, epoch, self._model.probe_number(kind))
         return self._probe[2]
 
-    def _uncertain_delay(self, elapsed: float, base: float, kind: Hashable, ratio: float) -> float:
-        """Probe on a geometric schedule (if this job is a probe), else wait long for the model to learn."""
+    def _uncertain_delay(
+        self, elapsed: float, base: float, kind: Hashable, ratio: float, *, estimated: bool = False
+    ) -> float:
+        """Probe on a geometric schedule (if this job is a probe), else wait long for the model to learn.
+
+        ``estimated``: ``base`` is an estimate (one service time of the queue), not only a lower
+        bound, so the first probe just after it is followed by a second one soon after.
+        """
         number = self._probe_number(kind)
         if not _is_power_of_four(number):
             return math.inf  # the longest delay allowed: wait for the probes to teach the model
+        if estimated and base <= elapsed + self._min < base + _RETRY_SECONDS:
+            return base + _RETRY_SECONDS - elapsed
         phase = (_GOLDEN * math.log(number, 4)) % 1.0
         # the first target of base * ratio ** (k + phase) that lies a minimum interval ahead
         ahead = max(elapsed + self._min, base) / base
@@ -352,18 +365,22 @@ class PollPlanner:
         """The delay, and whether it aims at a predicted finish (such polls get no jitter)."""
         elapsed = now - started  # negative while the job is only predicted to start
         if self._progress is not None and elapsed > 0:
-            return elapsed * (1 - self._progress) / self._progress - self._rtt / 2 + _MARGIN, True
+            return elapsed * (
+                1 - self._progress
+            ) / self._progress - self._model.round_trip / 2 + _MARGIN, True
         typical, measured = self._model.running_time(self._shape)
         if not measured:
             kind = ("running", None if self._shape is None else self._shape.key)
             pace = self._model.pace()
             # a job runs at least as long as a smaller one, and as one service time of the queue
-            base = max(typical or 0.0, 1 / pace if pace else 0.0, _PROBE_BASE)
-            return self._uncertain_delay(elapsed, base, kind, _PROBE_RATIO), False
+            service = 1 / pace if pace else 0.0
+            base = max(typical or 0.0, service, _PROBE_BASE)
+            estimated = base == service  # on a one-slot queue, the running time itself
+            return self._uncertain_delay(elapsed, base, kind, _PROBE_RATIO, estimated=estimated), False
         assert typical is not None
         if typical > elapsed:
             # sent half a round trip early, the request reaches the server as the job finishes
-            return typical - elapsed - self._rtt / 2 + _MARGIN, True
+            return typical - elapsed - self._model.round_trip / 2 + _MARGIN, True
         return self._min + 0.25 * (elapsed - typical), False  # overdue: back off from the predicted finish
 
     def _own_pace_bound(self) -> float:
@@ -388,6 +405,10 @@ class PollPlanner:
             service, known = self._model.running_time(None)  # of any job ahead
             if not (measured and typical and known and service):
                 return probe, False
+            if not position:
+                # at the front it starts as soon as a slot frees (on a wide server, at once), the
+                # server having answered half a round trip before it was seen
+                return self._running_delay(now, self._position_seen - self._model.round_trip / 2)
             # at most this fast: a prior, to be probed
             pace = min(self._model.parallelism / service, self._own_pace_bound())
             planned = (0.9 * position / pace if position else 0.5 / pace + typical) - since_seen
@@ -399,8 +420,13 @@ class PollPlanner:
             return 0.9 * (position + 0.5) / pace + typical - since_seen, False
         if position:
             return 0.9 * position / pace - since_seen, False
-        # at the front: expect it to start half a service time after it was seen there, then run
-        return self._running_delay(now, self._position_seen + 0.5 / pace)
+        # at the front: expect it to start half a service time after it was seen there, then run for
+        # its shape's running time, or else one service time (a one-slot queue's running time)
+        started = self._position_seen + 0.5 / pace
+        if measured and typical:
+            return self._running_delay(now, started)
+        overdue = now - started - 1 / pace
+        return (-overdue if overdue < 0 else self._min + 0.25 * overdue), False
 
     def next_delay(self, now: float, *, max_interval: float | None = None) -> float:
         """Seconds to wait before the next status request, as of monotonic time ``now``.
