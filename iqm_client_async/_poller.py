@@ -32,8 +32,8 @@ from .models import JobData
 __all__ = ["FRESH_SECONDS", "JobPoller"]
 
 FRESH_SECONDS = 1.0
-SHORT_SLEEP_SECONDS = 1.0
-_FINEST_GRID = 1 / 128
+SHORT_SLEEP_SECONDS = 0.05
+_FINEST_GRID = 1 / 256
 
 
 class _Flight:

@@ -171,11 +171,16 @@ class QueueModel:
 
     # ------------------------------------------------------------------ knowledge
 
-    def pace(self) -> float | None:
-        """Jobs leaving the queue per second, from recent jobs' position changes (None while unknown)."""
+    def pace(self, *, tentative: bool = False) -> float | None:
+        """Jobs leaving the queue per second, from recent jobs' position changes (None while unknown).
+
+        ``tentative``: also from fewer moves than make it known (None only before any).
+        """
         moved = sum(m for m, _ in self._moves.values())
         seconds = sum(s for _, s in self._moves.values())
-        if seconds < _MIN_PACE_EVIDENCE_SECONDS and moved < _MIN_PACE_EVIDENCE_MOVES:
+        if not moved or (
+            not tentative and seconds < _MIN_PACE_EVIDENCE_SECONDS and moved < _MIN_PACE_EVIDENCE_MOVES
+        ):
             return None
         return moved / seconds
 
@@ -409,24 +414,30 @@ class PollPlanner:
                 # at the front it starts as soon as a slot frees (on a wide server, at once), the
                 # server having answered half a round trip before it was seen
                 return self._running_delay(now, self._position_seen - self._model.round_trip / 2)
-            # at most this fast: a prior, to be probed
-            pace = min(self._model.parallelism / service, self._own_pace_bound())
+            # a prior, to be probed: as many at once as seen so far, or as fast as the few moves seen
+            prior = max(self._model.parallelism / service, self._model.pace(tentative=True) or 0.0)
+            pace = min(prior, self._own_pace_bound())
             planned = (0.9 * position / pace if position else 0.5 / pace + typical) - since_seen
             return min(planned, probe), False
-        pace = min(pace, self._own_pace_bound())
+        own = self._own_pace_bound()
+        stalled = own < pace  # slower for this job than for the queue as a whole: it may start moving
+        pace = min(pace, own)
         typical, measured = self._model.running_time(self._shape)
-        if position and measured and typical:
-            # aim at the finish, a little early on the queue's part: too early costs a poll, too late latency
-            return 0.9 * (position + 0.5) / pace + typical - since_seen, False
         if position:
-            return 0.9 * position / pace - since_seen, False
+            if measured and typical:
+                # aim at the finish, a little early on the queue's part: too early costs a poll, too late latency
+                delay = 0.9 * (position + 0.5) / pace + typical - since_seen
+            else:
+                delay = 0.9 * position / pace - since_seen
+            # a stalled job backs off no faster than doubling its time at the position
+            stall = self._position_seen - self._position_since
+            return (min(delay, max(stall, self._min) - since_seen) if stalled else delay), False
         # at the front: expect it to start half a service time after it was seen there, then run for
-        # its shape's running time, or else one service time (a one-slot queue's running time)
+        # its shape's running time; with none known, poll then, to learn when it started
         started = self._position_seen + 0.5 / pace
         if measured and typical:
             return self._running_delay(now, started)
-        overdue = now - started - 1 / pace
-        return (-overdue if overdue < 0 else self._min + 0.25 * overdue), False
+        return started - now, False
 
     def next_delay(self, now: float, *, max_interval: float | None = None) -> float:
         """Seconds to wait before the next status request, as of monotonic time ``now``.
