@@ -426,7 +426,7 @@ class PollPlanner:
         if position:
             if measured and typical:
                 # aim at the finish, a little early on the queue's part: too early costs a poll, too late latency
-                delay = 0.9 * (position + 0.5) / pace + typical - since_seen
+                delay = 0.95 * (position + 1) / pace + typical - since_seen
             else:
                 delay = 0.9 * position / pace - since_seen
             # a stalled job backs off no faster than doubling its time at the position
