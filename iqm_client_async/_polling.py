@@ -47,16 +47,15 @@ _EXECUTION_STARTED = "execution_started"
 _FINISHED = ("ready", "completed")
 _MARGIN = 0.01
 _MAX_JITTER = 0.05
-_FASTER = 1.5  # the pace or parallelism growing by this factor moves the epoch
+_FASTER = 1.5  # the pace growing by this factor moves the epoch
 _SHORTER = 2 / 3  # a shape's running time shrinking to this fraction moves the epoch
-_MIN_MOVE_SECONDS = 0.05
+_MIN_MOVE_SECONDS = 0.05  # a queue move seen within less counts as taking this long
 _MIN_PACE_EVIDENCE_SECONDS = 0.2  # the queue's pace is known once the moves seen span this long,
 _MIN_PACE_EVIDENCE_MOVES = 8  # or add up to this many jobs
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
-_PROBE_RATIO = 1.6
-_RETRY_SECONDS = 0.05  # each probe waits this factor longer than the one before
-_QUEUE_PROBE_RATIO = 3.0
-_GOLDEN = 0.6180339887498949
+_PROBE_RATIO = 1.6  # each probe of a running time waits this factor longer than the one before
+_QUEUE_PROBE_RATIO = 3.0  # and of the queue's pace
+_GOLDEN = 0.6180339887498949  # probe phases: multiples of it modulo 1 spread evenly
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,13 +352,13 @@ class PollPlanner:
         """Probe on a geometric schedule (if this job is a probe), else wait long for the model to learn.
 
         ``estimated``: ``base`` is an estimate (one service time of the queue), not only a lower
-        bound, so the first probe just after it is followed by a second one soon after.
+        bound: the probe aims at it, then backs off from it slowly.
         """
         number = self._probe_number(kind)
         if not _is_power_of_four(number):
             return math.inf  # the longest delay allowed: wait for the probes to teach the model
-        if estimated and base <= elapsed + self._min < base + _RETRY_SECONDS:
-            return base + _RETRY_SECONDS - elapsed
+        if estimated:  # aim at the estimate, then back off from it as an overdue job does
+            return base - elapsed if elapsed + self._min < base else self._min + 0.5 * (elapsed - base)
         phase = (_GOLDEN * math.log(number, 4)) % 1.0
         # the first target of base * ratio ** (k + phase) that lies a minimum interval ahead
         ahead = max(elapsed + self._min, base) / base
