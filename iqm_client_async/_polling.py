@@ -12,9 +12,13 @@ Two layers:
   times.
 * ``PollPlanner``, one per waiting job, plans its next status request from its own state and the model:
 
-  - waiting, with the queue's pace known: with its shape's running time known too, poll a bit before
-    the predicted finish (the queue's part of it shortened by a tenth); else a bit before the job
-    reaches the front; at the front, expect it to start in half a service time, then run;
+  - waiting, with the queue's pace known (bounded by the job's own observations: a job stalled at its
+    position backs off by doubling its time there): with its shape's running time known too, poll a
+    bit before the predicted finish (the queue's part of it shortened by 5 %); else a bit before the
+    job reaches the front; at the front, expect it to start in half a service time, then run (with no
+    running time known, poll then, to learn when it started);
+  - waiting, pace unknown but running times known: plan from a prior (the parallelism seen, or the few
+    moves seen), never later than the probes below; at the front, as if it started when seen;
   - running with ``execution.progress``: extrapolate the finish time from the progress rate;
   - running, with its shape's running time known: poll just after the predicted finish (the server's
     timeline timestamps, so clock skew does not matter); once that has passed, back off with the time
@@ -23,7 +27,8 @@ Two layers:
     probe — the n-th uncertain job of an epoch probes when n is a power of four, so a burst of N jobs has
     about log4(N) + 1 probes — on a geometric schedule (each probe shifted by a different phase, so that
     together they sample the time finely); the other jobs wait as long as a job with no hint may
-    (``max_interval``), to be re-planned when a probe's answer moves the epoch.
+    (``max_interval``), to be re-planned when a probe's answer moves the epoch. A probe aimed at an
+    estimate (one service time of the queue) backs off from it slowly instead.
 
 A poll aimed at a predicted finish goes just after it, unjittered. Every other delay is jittered, only
 ever earlier (by up to 10 %, at most 50 ms), enough to keep many jobs out of lockstep.
