@@ -304,6 +304,7 @@ class JobBatch:
             if data.status in (JobStatus.PROCESSING, JobStatus.COMPLETED):
                 self._started_index = max(self._started_index, index)
         self._infer_started()
+        self._compact()
         if self._bar is not None and self._bar.due():
             self._bar.update(self.progress())
         self._signal_change()
@@ -316,6 +317,20 @@ class JobBatch:
             if self._states[job_id].status == JobStatus.WAITING:
                 self._inferred_running.add(job_id)
                 self._positions.pop(job_id, None)
+
+    def _compact(self) -> None:
+        """Drop outdated heap entries once they outnumber the live ones (heaps are pruned lazily)."""
+        if len(self._position_heap) > 2 * len(self._positions) + 64:
+            self._position_heap = [(p, seen, job_id) for job_id, (p, seen) in self._positions.items()]
+            heapq.heapify(self._position_heap)
+        waiting = self._status_counts[JobStatus.WAITING]
+        if len(self._waiting_heap) > 2 * waiting + 64:
+            self._waiting_heap = [
+                (self._indices.get(job_id, -1), job_id)
+                for job_id, data in self._states.items()
+                if data.status == JobStatus.WAITING and job_id not in self._inferred_running
+            ]
+            heapq.heapify(self._waiting_heap)
 
     def _signal_change(self) -> None:
         self._changed.set()

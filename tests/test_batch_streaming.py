@@ -148,3 +148,14 @@ async def test_a_queue_position_is_only_shown_while_fresh(monkeypatch: pytest.Mo
     later = time.monotonic() + 10
     monkeypatch.setattr(time, "monotonic", lambda: later)
     assert batch.progress().best_queue_position is None
+
+
+@pytest.mark.asyncio
+async def test_progress_bookkeeping_stays_proportional_to_the_jobs() -> None:
+    batch, ids = _fed_batch(10)
+    for round_ in range(200):  # every job seen waiting again and again, its position dropping
+        for index, job_id in enumerate(ids):
+            batch._note(_data(job_id, "waiting", position=max(index + 200 - round_, 0)))
+    assert len(batch._position_heap) <= 2 * 10 + 64 + 1
+    assert len(batch._waiting_heap) <= 2 * 10 + 64 + 1
+    assert batch.progress().best_queue_position == 1
