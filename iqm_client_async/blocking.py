@@ -222,6 +222,8 @@ class BlockingJobBatch:
 
     progress = direct(JobBatch.progress)
     detach = in_loop(JobBatch.detach)
+    keep_open = in_loop(JobBatch.keep_open)
+    close = in_loop(JobBatch.close)
     submit = wrapped(blocking(JobBatch.submit), CircuitJob)
     submit_soon = in_loop(JobBatch.submit_soon)
     as_completed = iterating(JobBatch.as_completed)

@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
+from ._polling import JobShape
 from ._sanitize import bearer_token, one_line, redact_bytes
 from .batch import JobBatch
 from .calibration import ObservationFinder
@@ -846,6 +847,7 @@ async def _post_run_request(
         client,
         uses_default_calibration=run_request.calibration_set_id is None,
         definition=run_request,
+        shape=JobShape.of(run_request.circuits, run_request.shots),
     )
     client._expected_measurements.remember(job.job_id, run_request.circuits, measurement_keys)
     return job

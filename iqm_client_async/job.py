@@ -11,6 +11,7 @@ from uuid import UUID
 import anyio
 
 from ._errors import IQMError, JobTimeoutError
+from ._polling import JobShape
 from .models import (
     CircuitJobPayload,
     CircuitMeasurementCounts,
@@ -59,6 +60,7 @@ class AsyncCircuitJob:
         "_payload",
         "_result",
         "_result_counts",
+        "_shape",
         "_uses_default_calibration",
         "data",
         "received_at",
@@ -71,9 +73,11 @@ class AsyncCircuitJob:
         *,
         uses_default_calibration: bool = False,
         definition: PostJobsRequest | None = None,
+        shape: JobShape | None = None,
     ) -> None:
         self.data = data
         self.received_at = anyio.current_time()
+        self._shape = shape  # what its running time depends on, when this client submitted it
         self._client = client
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
@@ -161,6 +165,7 @@ class AsyncCircuitJob:
             max_wait=timeout_secs or None,
             on_update=on_update,
             max_interval=polling_interval,
+            shape=self._shape,
         )
         self._set_data(data)
         if not self.status.is_terminal:
