@@ -28,11 +28,11 @@ import anyio
 import anyio.abc
 
 from ._errors import IQMError, JobTimeoutError
-from .job import AsyncCircuitJob
+from .job import AsyncCircuitJob, apply_status, shape_of
 from .models import Circuit, CircuitCompilationOptions, CircuitMeasurementResultsBatch, JobData, JobStatus
 
 if TYPE_CHECKING:
-    from .client import AsyncIQMClient
+    from ._job_services import JobServices
 
 __all__ = ["BatchProgress", "JobBatch", "JobOutcome", "SubmitOptions"]
 
@@ -146,7 +146,7 @@ class JobBatch:
     """A scope for many jobs of one client.
 
     Args:
-        client: the client that submits and polls.
+        services: what the batch may use of its client (submissions, the poller, cancellation).
         timeout: one deadline, in seconds, for the whole batch (submissions and waiting), separate
             from per-request timeouts; None for no deadline.
         progress: show a tqdm bar (None: only when interactive and tqdm is installed).
@@ -158,13 +158,13 @@ class JobBatch:
 
     def __init__(
         self,
-        client: AsyncIQMClient,
+        services: JobServices,
         *,
         timeout: float | None = None,
         progress: bool | None = None,
         max_concurrent_submissions: int = 16,
     ) -> None:
-        self._client = client
+        self._services = services
         self._timeout = timeout
         self._deadline = math.inf
         self._progress_setting = progress
@@ -396,7 +396,7 @@ class JobBatch:
         try:
             with anyio.fail_after(self._remaining()):
                 async with self._submit_limiter:
-                    job = await self._client.submit_circuits(circuits, **options)
+                    job = await self._services.submit_circuits(circuits, **options)
         except TimeoutError:
             raise self._timeout_error() from None
         finally:
@@ -412,13 +412,13 @@ class JobBatch:
 
     async def _await_job(self, index: int, job: AsyncCircuitJob) -> None:
         try:
-            await self._client._poller.wait(
+            await self._services.poller.wait(
                 job.job_id,
                 job.data,
                 received_at=job.received_at,
                 max_wait=None,
                 on_update=self._track(job),
-                shape=job._shape,
+                shape=shape_of(job),
             )
             result = await job.result() if job.status == JobStatus.COMPLETED else None
             await self._outcomes_send.send(JobOutcome(index, job, result))
@@ -434,7 +434,7 @@ class JobBatch:
 
     def _track(self, job: AsyncCircuitJob) -> Any:
         def on_update(data: JobData) -> None:
-            job._set_data(data)
+            apply_status(job, data)
             self._note(data)
 
         return on_update
@@ -491,4 +491,4 @@ class JobBatch:
 
     async def _cancel_quietly(self, job_id: UUID) -> None:
         with contextlib.suppress(IQMError):
-            await self._client.cancel_job(job_id)
+            await self._services.cancel(job_id)

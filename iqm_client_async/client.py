@@ -37,6 +37,7 @@ from ._errors import (
     ResponseDecodeError,
 )
 from ._http import HTTPClient, RetryKind
+from ._job_services import JobServices
 from ._poller import JobPoller
 from ._polling import JobShape
 from ._sanitize import bearer_token, one_line, redact_bytes
@@ -249,6 +250,15 @@ class AsyncIQMClient:
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
             max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
+        )
+        self._job_services = JobServices(
+            poller=self._poller,
+            note_calibration_set=self._note_calibration_set,
+            get_measurements=self.get_job_measurements,
+            get_measurement_counts=self.get_job_measurement_counts,
+            get_payload=self._get_submit_circuits_payload,
+            cancel=self.cancel_job,
+            submit_circuits=self.submit_circuits,
         )
 
     def __repr__(self) -> str:
@@ -618,7 +628,10 @@ class AsyncIQMClient:
         """
         check_batch_arguments(timeout, progress, max_concurrent_submissions)
         return JobBatch(
-            self, timeout=timeout, progress=progress, max_concurrent_submissions=max_concurrent_submissions
+            self._job_services,
+            timeout=timeout,
+            progress=progress,
+            max_concurrent_submissions=max_concurrent_submissions,
         )
 
     # ----------------------------------------------------------------- jobs
@@ -646,7 +659,7 @@ class AsyncIQMClient:
             warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         for error in data.errors:
             warnings.warn(f"{error.source}: {error.error_code}: {error.message}", stacklevel=2)
-        return AsyncCircuitJob(data, self)
+        return AsyncCircuitJob(data, self._job_services)
 
     async def cancel_job(self, job_id: UUID) -> None:
         """Cancel a job: a waiting job never runs, a running one is interrupted, a finished one is unchanged."""
@@ -844,7 +857,7 @@ async def _post_run_request(
     )
     job = AsyncCircuitJob(
         _decode(_JOB_DATA, response),
-        client,
+        client._job_services,
         uses_default_calibration=run_request.calibration_set_id is None,
         definition=run_request,
         shape=JobShape.of(run_request.circuits, run_request.shots),

@@ -24,7 +24,7 @@ from .models import (
 from .models.run_request import PackedDefinition, pack_definition
 
 if TYPE_CHECKING:
-    from .client import AsyncIQMClient
+    from ._job_services import JobServices
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "AsyncCircuitJob", "ProgressCallback"]
 
@@ -55,11 +55,11 @@ class AsyncCircuitJob:
     """
 
     __slots__ = (
-        "_client",
         "_max_queue_position",
         "_payload",
         "_result",
         "_result_counts",
+        "_services",
         "_shape",
         "_uses_default_calibration",
         "data",
@@ -69,7 +69,7 @@ class AsyncCircuitJob:
     def __init__(
         self,
         data: JobData,
-        client: AsyncIQMClient,
+        services: JobServices,
         *,
         uses_default_calibration: bool = False,
         definition: PostJobsRequest | None = None,
@@ -78,7 +78,7 @@ class AsyncCircuitJob:
         self.data = data
         self.received_at = anyio.current_time()
         self._shape = shape  # what its running time depends on, when this client submitted it
-        self._client = client
+        self._services = services
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
         self._result_counts: list[CircuitMeasurementCounts] | None = None
@@ -105,7 +105,7 @@ class AsyncCircuitJob:
         self.data = data
         self.received_at = anyio.current_time()
         if self._uses_default_calibration and data.compilation is not None:
-            self._client._note_calibration_set(data.compilation.calibration_set_id)
+            self._services.note_calibration_set(data.compilation.calibration_set_id)
 
     @property
     def job_data(self) -> JobData:
@@ -123,7 +123,7 @@ class AsyncCircuitJob:
         A job already completed, failed or cancelled never changes: no request is sent for it.
         """
         if not self.status.is_terminal:
-            self._set_data(await self._client._poller.refresh(self.job_id))
+            self._set_data(await self._services.poller.refresh(self.job_id))
         return self.status
 
     async def wait_for_completion(
@@ -158,7 +158,7 @@ class AsyncCircuitJob:
                 _report_progress(self, callback)
 
             _report_progress(self, callback)
-        data = await self._client._poller.wait(
+        data = await self._services.poller.wait(
             self.job_id,
             self.data,
             received_at=self.received_at,
@@ -197,7 +197,7 @@ class AsyncCircuitJob:
                 await self.update()
             if self.status != JobStatus.COMPLETED:
                 return None
-            self._result = await self._client.get_job_measurements(self.job_id)
+            self._result = await self._services.get_measurements(self.job_id)
             for message in self.data.messages:
                 warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         return self._result
@@ -209,7 +209,7 @@ class AsyncCircuitJob:
                 await self.update()
             if self.status != JobStatus.COMPLETED:
                 return None
-            self._result_counts = await self._client.get_job_measurement_counts(self.job_id)
+            self._result_counts = await self._services.get_measurement_counts(self.job_id)
         return self._result_counts
 
     async def result_or_raise(
@@ -241,15 +241,25 @@ class AsyncCircuitJob:
         does: ``circuits, parameters = await job.payload()``.
         """
         if self._payload is None:
-            self._payload = CircuitJobPayload.of(await self._client._get_submit_circuits_payload(self.job_id))
+            self._payload = CircuitJobPayload.of(await self._services.get_payload(self.job_id))
         elif not isinstance(self._payload, CircuitJobPayload):
             self._payload = CircuitJobPayload.of(self._payload)
         return self._payload
 
     async def cancel(self) -> None:
         """Cancel the job on the server."""
-        await self._client.cancel_job(self.job_id)
+        await self._services.cancel(self.job_id)
 
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
         """The first timeline entry with this status (and source, if given), or None."""
         return self.data.find_timeline_entry(status=status, source=source)
+
+
+def apply_status(job: AsyncCircuitJob, data: JobData) -> None:
+    """Give ``job`` a status document obtained elsewhere (a batch's poll), as ``update()`` would."""
+    job._set_data(data)
+
+
+def shape_of(job: AsyncCircuitJob) -> JobShape | None:
+    """What the job's running time depends on, when this client submitted it (None otherwise)."""
+    return job._shape

@@ -115,12 +115,12 @@ def _data(job_id: uuid.UUID, status: str, position: int | None = None) -> JobDat
     return JobData.model_validate(body)
 
 
-class _Client:
-    """Enough of a client for a batch that is only fed statuses."""
+class _Services:
+    """Enough of a client's services for a batch that is only fed statuses."""
 
 
 def _fed_batch(jobs: int) -> tuple[JobBatch, list[uuid.UUID]]:
-    batch = JobBatch(_Client())  # type: ignore[arg-type]
+    batch = JobBatch(_Services())  # type: ignore[arg-type]
     ids = [uuid.uuid4() for _ in range(jobs)]
     for index, job_id in enumerate(ids):
         batch._indices[job_id] = index
