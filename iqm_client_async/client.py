@@ -726,28 +726,8 @@ class AsyncIQMClient:
             client_signature=client_signature,
         )
 
-    async def create_circuit_job_definition(
-        self,
-        circuits: Sequence[Circuit | str],
-        *,
-        qubit_mapping: Mapping[str, str] | None = None,
-        calibration_set_id: UUID | None = None,
-        shots: int = 1,
-        options: CircuitCompilationOptions | None = None,
-    ) -> CircuitJobDefinition:
-        """iqm-client 36's name for ``create_run_request``: validate circuits and build the job definition.
-
-        Raises:
-            ValueError: ``shots`` < 1.
-            CircuitValidationError: a circuit is invalid; the message names circuit, instruction and problem.
-        """
-        return await self.create_run_request(
-            circuits,
-            qubit_mapping=qubit_mapping,
-            calibration_set_id=calibration_set_id,
-            shots=shots,
-            options=options,
-        )
+    create_circuit_job_definition = create_run_request
+    """iqm-client 36's name for ``create_run_request`` (same arguments; the definition is the run request)."""
 
     async def submit_circuit_job(
         self, circuit_job_definition: CircuitJobDefinition, *, use_timeslot: bool = False
