@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ._poller import JobPoller
+from ._job_poller import JobPoller
 from .models import CircuitMeasurementCounts, CircuitMeasurementResultsBatch, PostJobsRequest
 
 if TYPE_CHECKING:

@@ -37,9 +37,9 @@ from ._errors import (
     ResponseDecodeError,
 )
 from ._http import HTTPClient, RetryKind
+from ._job_poller import JobPoller
 from ._job_services import JobServices
-from ._poller import JobPoller
-from ._polling import JobShape
+from ._poll_planning import JobShape
 from ._sanitize import bearer_token, one_line, redact_bytes
 from .batch import JobBatch
 from .calibration import ObservationFinder
@@ -246,13 +246,13 @@ class AsyncIQMClient:
         self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
         self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
         self._expected_measurements = ExpectedMeasurements()
-        self._poller = JobPoller(
+        self._job_poller = JobPoller(
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
             max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
         )
         self._job_services = JobServices(
-            poller=self._poller,
+            poller=self._job_poller,
             note_calibration_set=self._note_calibration_set,
             get_measurements=self.get_job_measurements,
             get_measurement_counts=self.get_job_measurement_counts,

@@ -11,7 +11,7 @@ from uuid import UUID
 import anyio
 
 from ._errors import IQMError, JobTimeoutError
-from ._polling import JobShape
+from ._poll_planning import JobShape
 from .models import (
     CircuitJobPayload,
     CircuitMeasurementCounts,

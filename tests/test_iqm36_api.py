@@ -34,7 +34,7 @@ from iqm_client_async import (
     ObservationSetWithObservations,
     RunRequest,
 )
-from iqm_client_async._poller import JobPoller
+from iqm_client_async._job_poller import JobPoller
 from iqm_client_async.emulator import BlockingEmulator, Emulator
 from iqm_client_async.emulator.presets import load_preset
 

@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
-from iqm_client_async._poller import JobPoller
-from iqm_client_async._polling import PollPlanner, QueueModel
+from iqm_client_async._job_poller import JobPoller
+from iqm_client_async._poll_planning import PollPlanner, QueueModel
 from iqm_client_async.models import JobData
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -26,7 +26,7 @@ from uuid import UUID
 
 import anyio
 
-from ._polling import JobShape, PollPlanner, QueueModel
+from ._poll_planning import JobShape, PollPlanner, QueueModel
 from .models import JobData
 
 __all__ = ["FRESH_SECONDS", "JobPoller"]
