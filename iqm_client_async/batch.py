@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import importlib.util
 import math
 import sys
 import time
@@ -102,9 +103,15 @@ class JobOutcome:
 
 
 def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
-        return True
-    return sys.stderr.isatty()
+    """Whether a progress bar is shown by default: only in a Jupyter kernel that can draw a widget.
+
+    In a terminal a text bar would interleave with the user's own prints, and in a notebook without
+    ipywidgets tqdm warns "IProgress not found" and draws the last bar twice: there the default is
+    no bar (``progress=True`` asks for one anyway; ``batch.progress()`` always works).
+    """
+    if "ipykernel" not in sys.modules:
+        return False
+    return importlib.util.find_spec("ipywidgets") is not None
 
 
 class _ProgressBar:
@@ -149,7 +156,8 @@ class JobBatch:
         services: what the batch may use of its client (submissions, the poller, cancellation).
         timeout: one deadline, in seconds, for the whole batch (submissions and waiting), separate
             from per-request timeouts; None for no deadline.
-        progress: show a tqdm bar (None: only when interactive and tqdm is installed).
+        progress: show a tqdm bar (None: only in a Jupyter kernel with ipywidgets, when tqdm is
+            installed; True: a bar wherever tqdm is installed; False: none).
         max_concurrent_submissions: submissions in flight at once.
 
     Use ``async with client.batch(...) as batch:``; ``await batch.submit(...)`` or

@@ -159,3 +159,25 @@ async def test_progress_bookkeeping_stays_proportional_to_the_jobs() -> None:
     assert len(batch._position_heap) <= 2 * 10 + 64 + 1
     assert len(batch._waiting_heap) <= 2 * 10 + 64 + 1
     assert batch.progress().best_queue_position == 1
+
+
+def test_the_progress_bar_is_on_by_default_only_in_a_jupyter_kernel_with_widgets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+    import sys
+
+    from iqm_client_async import batch as batch_module
+
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert not batch_module._interactive()  # a terminal: no bar to interleave with the user's prints
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ipywidgets" else real_find_spec(name, *a),
+    )
+    assert not batch_module._interactive()  # a notebook without widgets: no "IProgress not found"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    assert batch_module._interactive()
