@@ -10,7 +10,8 @@ from uuid import UUID
 
 import anyio
 
-from ._errors import IQMError, JobTimeoutError
+from ._arguments import check_number
+from ._errors import ClientConfigurationError, IQMError, JobTimeoutError
 from ._poll_planning import JobShape
 from .models import (
     CircuitJobPayload,
@@ -148,7 +149,17 @@ class AsyncCircuitJob:
 
         Returns:
             The last status seen.
+
+        Raises:
+            ClientConfigurationError: ``timeout_secs`` or ``polling_interval`` is not a finite number >= 0
+                (> 0 for ``polling_interval``), or ``progress_callback`` is not callable.
         """
+        timeout_secs = check_number(timeout_secs, "timeout_secs", allow_minimum=True) or 0.0
+        polling_interval = check_number(polling_interval, "polling_interval", optional=True)
+        if progress_callback is not None and not callable(progress_callback):
+            raise ClientConfigurationError(
+                f"progress_callback must be callable, got {type(progress_callback).__name__}."
+            )
         on_update = self._set_data
         if progress_callback is not None:
             callback = progress_callback

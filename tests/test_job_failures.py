@@ -14,6 +14,7 @@ from iqm_client_async import (
     AsyncIQMClient,
     Circuit,
     CircuitOperation,
+    ClientConfigurationError,
     IQMError,
     JobTimeoutError,
     NotFoundError,
@@ -98,3 +99,26 @@ async def test_a_failed_poll_inside_a_batch_is_raised_from_as_completed(server: 
     errors = info.value.exceptions if isinstance(info.value, BaseExceptionGroup) else (info.value,)
     assert any("database down" in str(error) for error in errors)
     assert cancel.called, "a batch leaving with an error cancels its unfinished jobs"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        ({"timeout_secs": "5"}, "timeout_secs must be a number"),
+        ({"timeout_secs": float("nan")}, "timeout_secs"),
+        ({"timeout_secs": -1}, "timeout_secs"),
+        ({"polling_interval": 0}, "polling_interval"),
+        ({"polling_interval": True}, "polling_interval"),
+        ({"progress_callback": "print"}, "progress_callback must be callable"),
+    ],
+)
+async def test_bad_wait_arguments_are_refused_before_any_poll(
+    server: FakeServer, arguments: dict[str, object], fragment: str
+) -> None:
+    server.job_sequence("waiting")
+    async with client_for(server) as client:
+        job = await client.submit_circuits([BELL], shots=2)
+        polls = server.job.call_count
+        with pytest.raises(ClientConfigurationError, match=fragment):
+            await job.wait_for_completion(**arguments)  # type: ignore[arg-type]
+        assert server.job.call_count == polls
