@@ -36,6 +36,7 @@ ever earlier (by up to 10 %, at most 50 ms), enough to keep many jobs out of loc
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import statistics
@@ -75,7 +76,7 @@ class JobShape:
     def of(cls, circuits: Sequence[Circuit | str], shots: int) -> JobShape:
         """The shape of a submission (QIR strings count as circuits without instructions)."""
         instructions = sum(len(c.instructions) for c in circuits if not isinstance(c, str))
-        return cls(len(circuits), shots, instructions)
+        return _interned_shape(len(circuits), shots, instructions)
 
     @property
     def work(self) -> int:
@@ -86,6 +87,12 @@ class JobShape:
     def key(self) -> tuple[int, int]:
         """Shapes within half an octave of work and of instructions share their running times."""
         return round(2 * math.log2(self.work + 1)), round(2 * math.log2(self.instructions + 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _interned_shape(circuits: int, shots: int, instructions: int) -> JobShape:
+    """One shared ``JobShape`` per distinct shape: thousands of jobs in flight mostly have a few shapes."""
+    return JobShape(circuits, shots, instructions)
 
 
 _ANY_SHAPE = (-1, -1)
