@@ -59,3 +59,12 @@ def faults(session: nox.Session) -> None:
     """The fault campaign: 1000 jobs against an emulator injecting faults, with a restart mid-run."""
     session.install("-e", ".[emulator,test]")
     session.run("python", "scripts/fault_campaign.py", "--jobs", "1000", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict``, then a check that the API reference covers every public name."""
+    session.install("-e", ".[docs]")
+    site = "build/site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "docs/_check_reference.py", f"{site}/objects.inv")
