@@ -12,11 +12,21 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.qiskit")
 
 QISKIT_MODULE = "iqm_client_async.qiskit"
 QISKIT_PAGE = "qiskit.md"
+QISKIT_MARKER = "<!-- qiskit -->"  # where a page mentions the adapter: a link, or "on its way"
+QISKIT_PRESENT = (
+    "Qiskit users: [`iqm_client_async.qiskit`](qiskit.md) (extra `[qiskit]`) runs Qiskit circuits through "
+    "this client."
+)
+QISKIT_ABSENT = (
+    "A Qiskit adapter (`iqm_client_async.qiskit`, extra `[qiskit]`) is on its way; its page appears in the "
+    "Guide as soon as the module is part of the package."
+)
 
 
 def qiskit_available() -> bool:
@@ -43,3 +53,9 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
             log.info("%s not found: %s left out of the site", QISKIT_MODULE, QISKIT_PAGE)
             files.remove(page)
     return files
+
+
+def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if QISKIT_MARKER not in markdown:
+        return markdown
+    return markdown.replace(QISKIT_MARKER, QISKIT_PRESENT if qiskit_available() else QISKIT_ABSENT)
