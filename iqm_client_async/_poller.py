@@ -70,12 +70,14 @@ class JobPoller:
         """Jobs being waited on now."""
         return self._waiters
 
-    def _max_interval(self) -> float:
-        return max(self._max, self._waiters / self._max_polls_per_second)
+    def _max_interval(self, wanted: float | None = None) -> float:
+        longest = self._max if wanted is None else wanted
+        return max(longest, self._waiters / self._max_polls_per_second)
 
-    def planner(self) -> PollPlanner:
-        """A new planner sharing this client's execution-time statistics."""
-        return PollPlanner(self.stats, min_interval=self._min, max_interval=self._max, rng=self._rng)
+    def planner(self, max_interval: float | None = None) -> PollPlanner:
+        """A new planner sharing this client's execution-time statistics (``max_interval``: its own longest gap)."""
+        longest = self._max if max_interval is None else max_interval
+        return PollPlanner(self.stats, min_interval=self._min, max_interval=longest, rng=self._rng)
 
     async def refresh(self, job_id: UUID, *, background: bool = False) -> JobData:
         """Fetch the job's status, joining a request already in flight for the same job."""
@@ -109,18 +111,20 @@ class JobPoller:
         received_at: float | None = None,
         max_wait: float | None,
         on_update: Callable[[JobData], None] | None = None,
+        max_interval: float | None = None,
     ) -> JobData:
         """Poll until the job is terminal or ``max_wait`` seconds have passed; return the last status seen.
 
         ``received_at`` is the monotonic time when ``current`` arrived. A status younger than
         ``FRESH_SECONDS`` (a submission response, say) is planned from directly; an older one, or one
-        of unknown age, is refreshed at once.
+        of unknown age, is refreshed at once. ``max_interval`` replaces the longest gap between
+        polls for this wait (never below what the client-wide poll budget allows).
         """
         self._waiters += 1
         try:
             now = anyio.current_time()
             deadline = None if max_wait is None else now + max_wait
-            planner = self.planner()
+            planner = self.planner(max_interval)
             fresh = received_at is not None and now - received_at < FRESH_SECONDS
             planner.observe(current, received_at if received_at is not None else now)
             data = current
@@ -129,7 +133,7 @@ class JobPoller:
                 data = await self._poll(job_id, planner, on_update)
             while not data.status.is_terminal:
                 now = anyio.current_time()
-                delay = planner.next_delay(now, max_interval=self._max_interval())
+                delay = planner.next_delay(now, max_interval=self._max_interval(max_interval))
                 if deadline is not None:
                     if now >= deadline:
                         return data

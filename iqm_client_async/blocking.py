@@ -26,11 +26,13 @@ from ._errors import IQMError
 from .batch import BatchProgress, JobBatch, JobOutcome, SubmitOptions
 from .calibration import ObservationFinder
 from .client import AsyncIQMClient
-from .job import DEFAULT_TIMEOUT_SECONDS, AsyncCircuitJob
+from .job import DEFAULT_TIMEOUT_SECONDS, AsyncCircuitJob, ProgressCallback
 from .models import (
+    ChipTopology,
     Circuit,
     CircuitCompilationOptions,
-    CircuitJobParameters,
+    CircuitJobDefinition,
+    CircuitJobPayload,
     CircuitMeasurementCounts,
     CircuitMeasurementResultsBatch,
     DynamicQuantumArchitecture,
@@ -43,7 +45,7 @@ from .models import (
     TimelineEntry,
 )
 
-__all__ = ["BlockingJobBatch", "CircuitJob", "IQMClient"]
+__all__ = ["BlockingJobBatch", "CircuitJob", "CircuitJobTracker", "IQMClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -194,13 +196,38 @@ class CircuitJob:
     def update(self) -> JobStatus:
         return self._portal.run(self._job.update)
 
+    @property
+    def job_data(self) -> JobData:
+        """The last status document seen (iqm-client 36's name for ``data``)."""
+        return self._job.job_data
+
+    @property
+    def errors(self) -> str:
+        """The job's errors, one per line (empty when there are none)."""
+        return self._job.errors
+
     @_doc(AsyncCircuitJob.wait_for_completion)
-    def wait_for_completion(self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS) -> JobStatus:
-        return self._portal.run(self._job.wait_for_completion, timeout_secs=timeout_secs)
+    def wait_for_completion(
+        self,
+        *,
+        timeout_secs: float = DEFAULT_TIMEOUT_SECONDS,
+        polling_interval: float | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> JobStatus:
+        return self._portal.run(
+            self._job.wait_for_completion,
+            timeout_secs=timeout_secs,
+            polling_interval=polling_interval,
+            progress_callback=progress_callback,
+        )
 
     @_doc(AsyncCircuitJob.result)
     def result(self) -> CircuitMeasurementResultsBatch | None:
         return self._portal.run(self._job.result)
+
+    @_doc(AsyncCircuitJob.result_counts)
+    def result_counts(self) -> list[CircuitMeasurementCounts] | None:
+        return self._portal.run(self._job.result_counts)
 
     @_doc(AsyncCircuitJob.result_or_raise)
     def result_or_raise(
@@ -209,7 +236,7 @@ class CircuitJob:
         return self._portal.run(self._job.result_or_raise, timeout_secs=timeout_secs)
 
     @_doc(AsyncCircuitJob.payload)
-    def payload(self) -> tuple[list[Circuit | str], CircuitJobParameters]:
+    def payload(self) -> CircuitJobPayload:
         return self._portal.run(self._job.payload)
 
     @_doc(AsyncCircuitJob.cancel)
@@ -219,6 +246,10 @@ class CircuitJob:
     @_doc(AsyncCircuitJob.find_timeline_entry)
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
         return self._job.find_timeline_entry(status, source)
+
+
+CircuitJobTracker = CircuitJob
+"""iqm-client 36's name for the job object ``submit_circuits`` and ``get_job`` return."""
 
 
 class BlockingJobBatch:
@@ -296,6 +327,8 @@ class IQMClient:
         requests_per_second: float | None = None,
         idempotent_submissions: bool | None = None,
         verify: bool | str | ssl.SSLContext | None = None,
+        executor: object = None,
+        storage: object = None,
     ) -> None:
         portal = _Portal()
         try:
@@ -315,6 +348,8 @@ class IQMClient:
                 requests_per_second=requests_per_second,
                 idempotent_submissions=idempotent_submissions,
                 verify=verify,
+                executor=executor,
+                storage=storage,
             )
         except BaseException:
             portal.close()
@@ -494,3 +529,69 @@ class IQMClient:
     @_doc(AsyncIQMClient._get_submit_circuits_payload)
     def _get_submit_circuits_payload(self, job_id: UUID) -> PostJobsRequest:
         return self._portal.run(self._async._get_submit_circuits_payload, job_id)
+
+    # ----------------------------------------------------------------- iqm-client 36 vocabulary
+
+    @classmethod
+    @_doc(AsyncIQMClient.from_url)
+    def from_url(
+        cls,
+        iqm_server_url: str | None = None,
+        *,
+        quantum_computer: str | None = None,
+        token: str | None = None,
+        tokens_file: str | None = None,
+        client_signature: str | None = None,
+    ) -> Self:
+        return cls(
+            iqm_server_url,
+            quantum_computer=quantum_computer,
+            token=token,
+            tokens_file=tokens_file,
+            client_signature=client_signature,
+        )
+
+    @_doc(AsyncIQMClient.create_circuit_job_definition)
+    def create_circuit_job_definition(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+    ) -> CircuitJobDefinition:
+        return self._portal.run(
+            self._async.create_circuit_job_definition,
+            circuits,
+            qubit_mapping=qubit_mapping,
+            calibration_set_id=calibration_set_id,
+            shots=shots,
+            options=options,
+        )
+
+    @_doc(AsyncIQMClient.submit_circuit_job)
+    def submit_circuit_job(
+        self, circuit_job_definition: CircuitJobDefinition, *, use_timeslot: bool = False
+    ) -> CircuitJob:
+        return self._job(
+            self._portal.run(
+                self._async.submit_circuit_job, circuit_job_definition, use_timeslot=use_timeslot
+            )
+        )
+
+    @_doc(AsyncIQMClient.get_chip_design_record)
+    def get_chip_design_record(self) -> dict[str, Any]:
+        return self._portal.run(self._async.get_chip_design_record)
+
+    @_doc(AsyncIQMClient.get_chip_label)
+    def get_chip_label(self) -> str:
+        return self._portal.run(self._async.get_chip_label)
+
+    @_doc(AsyncIQMClient.get_chip_topology)
+    def get_chip_topology(self) -> ChipTopology:
+        return self._portal.run(self._async.get_chip_topology)
+
+    @_doc(AsyncIQMClient.get_proxy_path)
+    def get_proxy_path(self) -> str:
+        return self._portal.run(self._async.get_proxy_path)

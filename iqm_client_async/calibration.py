@@ -227,6 +227,25 @@ class ObservationFinder(dict[str, Any]):
                         continue
         return t1, t2
 
+    def get_t2_echo_times(self, components: Iterable[str]) -> dict[str, float]:
+        """Hahn-echo T2 times of components (``characterization.model.{component}.t2_echo_time``).
+
+        Args:
+            components: component names, e.g. qubits.
+
+        Returns:
+            Component -> time in seconds. Components without a (numeric) value are absent.
+        """
+        echo: dict[str, float] = {}
+        for component in components:
+            try:
+                value = self._value(["characterization", "model", component, "t2_echo_time"])
+            except InvalidObservationError:
+                continue
+            if value is not None:
+                echo[component] = value
+        return echo
+
     def get_gate_duration(self, gate_name: str, impl_name: str, locus: Locus) -> float | None:
         """Duration of a gate implementation on a locus (``gates.{gate}.{impl}.{locus}.duration``), in seconds.
 

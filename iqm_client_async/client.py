@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import ssl
@@ -19,15 +20,23 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ._channel_properties import decode_feedback_groups
 from ._config import Settings, resolve_network_options, resolve_settings
-from ._errors import CircuitValidationError, ClientConfigurationError, IQMError, ResponseDecodeError
+from ._errors import (
+    CircuitValidationError,
+    ClientConfigurationError,
+    IQMError,
+    NotFoundError,
+    ResponseDecodeError,
+)
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
 from .batch import JobBatch
 from .calibration import ObservationFinder
 from .job import AsyncCircuitJob
 from .models import (
+    ChipTopology,
     Circuit,
     CircuitCompilationOptions,
+    CircuitJobDefinition,
     CircuitMeasurementCounts,
     CircuitMeasurementResultsBatch,
     DutData,
@@ -60,6 +69,8 @@ _JSON_OBJECT = TypeAdapter(dict[str, Any])
 _QUANTUM_COMPUTERS = TypeAdapter(ListQuantumComputersResponse)
 _OBSERVATION_SET = TypeAdapter(ObservationSetWithObservations)
 _DQA = TypeAdapter(DynamicQuantumArchitecture)
+_JSON_OBJECTS = TypeAdapter(list[dict[str, Any]])
+_CIRCUIT_JOB = "circuit"
 
 
 def _decode(adapter: TypeAdapter[T], response: httpx.Response) -> T:
@@ -74,6 +85,56 @@ def _decode(adapter: TypeAdapter[T], response: httpx.Response) -> T:
 
 def _calset_path(calibration_set_id: UUID | str | None) -> str:
     return "default" if calibration_set_id is None else str(calibration_set_id)
+
+
+def _refuse_executor_form(executor: object, storage: object) -> None:
+    """iqm-client 36's ``IQMClient(executor=..., storage=...)`` is pulse-level machinery we do not implement."""
+    if executor is not None or storage is not None:
+        raise ClientConfigurationError(
+            "IQMClient(executor=..., storage=...) is iqm-client 36's pulse-level construction, which this "
+            "library does not implement. Use IQMClient.from_url(url, quantum_computer=..., token=...) "
+            "or IQMClient(url, ...) instead."
+        )
+
+
+def _require_circuit_job(data: JobData) -> None:
+    """Only circuit jobs have a tracker here; servers that do not send the job type only run circuit jobs."""
+    if data.type not in (None, _CIRCUIT_JOB):
+        raise IQMError(
+            f"Job {data.id} is a {data.type!r} job; this library tracks circuit jobs only "
+            "(pulse-level jobs need iqm-client 36's RunJobTracker).",
+            error_code="unsupported_job_type",
+        )
+
+
+async def _fetch_server_about(client: AsyncIQMClient) -> dict[str, Any]:
+    """``/api/v1/about``, or ``/about`` on servers older than that."""
+    try:
+        return _decode(_JSON_OBJECT, await client._http.request("GET", f"{_API}/about"))
+    except NotFoundError:
+        return _decode(_JSON_OBJECT, await client._http.request("GET", "/about"))
+
+
+async def _fetch_about(client: AsyncIQMClient) -> dict[str, Any]:
+    """The server's about document, plus the quantum computer's ``artifacts/about`` as ``about_station``."""
+    about = dict(await client._once("server_about", functools.partial(_fetch_server_about, client)))
+    # Left out when the computer publishes no station document, or none is selected.
+    try:
+        station = _decode(
+            _JSON_OBJECT, await client._http.request("GET", await client._qc_path("artifacts/about"))
+        )
+    except (NotFoundError, ResponseDecodeError, ClientConfigurationError):
+        return about
+    versions = station.get("software_versions")
+    about["about_station"] = {
+        "version": station.get("version"),
+        "software_versions": {
+            name: version
+            for name, version in (versions.items() if isinstance(versions, dict) else ())
+            if name.startswith("iqm-")
+        },
+    }
+    return about
 
 
 class AsyncIQMClient:
@@ -107,9 +168,13 @@ class AsyncIQMClient:
             a CA bundle file or directory, or an ``ssl.SSLContext`` (default: ``REQUESTS_CA_BUNDLE``,
             ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` if set, else certifi). Proxies come
             from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``.
+        executor: iqm-client 36's pulse-level construction (``executor=``, ``storage=``) is not
+            supported: giving either raises ``ClientConfigurationError``. Use ``from_url`` or the URL.
+        storage: see ``executor``.
 
     Raises:
-        ClientConfigurationError: invalid URL or authentication settings (no network call is made).
+        ClientConfigurationError: invalid URL or authentication settings (no network call is made), or
+            ``executor`` / ``storage`` given.
     """
 
     def __init__(
@@ -129,7 +194,10 @@ class AsyncIQMClient:
         requests_per_second: float | None = None,
         idempotent_submissions: bool | None = None,
         verify: bool | str | ssl.SSLContext | None = None,
+        executor: object = None,
+        storage: object = None,
     ) -> None:
+        _refuse_executor_form(executor, storage)
         self._settings: Settings = resolve_settings(
             iqm_server_url,
             quantum_computer=quantum_computer,
@@ -208,8 +276,8 @@ class AsyncIQMClient:
             return self._idempotent_submissions
 
         async def ask() -> bool:
-            try:
-                about = await self.get_about()
+            try:  # the server's own document only: a station document that fails must not decide this
+                about = await self._once("server_about", functools.partial(_fetch_server_about, self))
             except IQMError:
                 return False
             return about.get("idempotency_key_supported") is True
@@ -281,12 +349,13 @@ class AsyncIQMClient:
         return _decode(_JSON_OBJECT, await self._http.request("GET", await self._qc_path("health")))
 
     async def get_about(self) -> dict[str, Any]:
-        """Information about the IQM Server (cached for the client's lifetime)."""
+        """Information about the IQM Server (cached for the client's lifetime).
 
-        async def fetch() -> dict[str, Any]:
-            return _decode(_JSON_OBJECT, await self._http.request("GET", "/about"))
-
-        return await self._once("about", fetch)
+        Read from ``/api/v1/about`` (``/about`` on servers older than that). When the quantum computer
+        publishes its own ``artifacts/about``, its version and ``iqm-*`` software versions are added
+        under ``about_station``, as iqm-client 36 does.
+        """
+        return await self._once("about", functools.partial(_fetch_about, self))
 
     async def _get_dut_label(self) -> str:
         """The label of the quantum computer's single chip (cached).
@@ -510,6 +579,7 @@ class AsyncIQMClient:
             _decode(_JOB_DATA, response),
             self,
             uses_default_calibration=run_request.calibration_set_id is None,
+            definition=run_request,
         )
         return job
 
@@ -549,8 +619,12 @@ class AsyncIQMClient:
         """A job object for an existing job (e.g. one submitted in another session).
 
         Job messages and errors are emitted as ``UserWarning``\\ s, as in the reference client.
+
+        Raises:
+            IQMError: the job is not a circuit job (e.g. a pulse-level ``run`` job).
         """
         data = await self.get_job_data(job_id)
+        _require_circuit_job(data)
         for message in data.messages:
             warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         for error in data.errors:
@@ -582,3 +656,114 @@ class AsyncIQMClient:
             return PostJobsRequest.from_payload_json(response.content)
         except PydanticValidationError as exc:
             raise ResponseDecodeError(f"Unexpected job payload for job {job_id}: {exc}") from None
+
+    # ----------------------------------------------------------------- iqm-client 36 vocabulary
+
+    @classmethod
+    def from_url(
+        cls,
+        iqm_server_url: str | None = None,
+        *,
+        quantum_computer: str | None = None,
+        token: str | None = None,
+        tokens_file: str | None = None,
+        client_signature: str | None = None,
+    ) -> Self:
+        """A client for an IQM Server URL: iqm-client 36's constructor, same as ``cls(iqm_server_url, ...)``.
+
+        Raises:
+            ClientConfigurationError: invalid URL or authentication settings (no network call is made).
+        """
+        return cls(
+            iqm_server_url,
+            quantum_computer=quantum_computer,
+            token=token,
+            tokens_file=tokens_file,
+            client_signature=client_signature,
+        )
+
+    async def create_circuit_job_definition(
+        self,
+        circuits: Sequence[Circuit | str],
+        *,
+        qubit_mapping: Mapping[str, str] | None = None,
+        calibration_set_id: UUID | None = None,
+        shots: int = 1,
+        options: CircuitCompilationOptions | None = None,
+    ) -> CircuitJobDefinition:
+        """iqm-client 36's name for ``create_run_request``: validate circuits and build the job definition.
+
+        Raises:
+            ValueError: ``shots`` < 1.
+            CircuitValidationError: a circuit is invalid; the message names circuit, instruction and problem.
+        """
+        return await self.create_run_request(
+            circuits,
+            qubit_mapping=qubit_mapping,
+            calibration_set_id=calibration_set_id,
+            shots=shots,
+            options=options,
+        )
+
+    async def submit_circuit_job(
+        self, circuit_job_definition: CircuitJobDefinition, *, use_timeslot: bool = False
+    ) -> AsyncCircuitJob:
+        """iqm-client 36's name for ``submit_run_request``: submit a job definition; return the job.
+
+        The job's ``payload()`` is this definition, without a request.
+        """
+        return await self.submit_run_request(circuit_job_definition, use_timeslot=use_timeslot)
+
+    async def get_chip_design_record(self) -> dict[str, Any]:
+        """The chip design record of the quantum computer's chip (``artifacts/chip-design-records``; cached).
+
+        Raises:
+            ResponseDecodeError: the server lists no record.
+        """
+
+        async def fetch() -> dict[str, Any]:
+            path = await self._qc_path("artifacts/chip-design-records")
+            records = _decode(_JSON_OBJECTS, await self._http.request("GET", path))
+            if not records:
+                raise ResponseDecodeError(
+                    f"The server lists no chip design record for {await self._qc_alias()}."
+                )
+            return records[0]
+
+        return await self._once("chip_design_record", fetch)
+
+    async def get_chip_label(self) -> str:
+        """Label of the quantum computer's chip, from its chip design record (cached)."""
+        return (await self.get_chip_topology()).chip_label
+
+    async def get_chip_topology(self) -> ChipTopology:
+        """Qubits, computational resonators, couplers and probe lines of the chip (cached).
+
+        Read from the chip design record; a small model of this library's own (iqm-client 36 returns
+        the pulse-level stack's ``ChipTopology``; the common attributes have the same names).
+        """
+
+        async def build() -> ChipTopology:
+            return ChipTopology.from_chip_design_record(await self.get_chip_design_record())
+
+        return await self._once("chip_topology", build)
+
+    async def get_proxy_path(self) -> str:
+        """Path prefix of the quantum computer's station proxy (sent without ``/api/v1``), as iqm-client 36 resolves it.
+
+        The quantum computer's ``proxy_path``; on servers older than that field, ``station`` when the
+        server has one quantum computer, else ``station/{alias}``.
+
+        Raises:
+            ClientConfigurationError: the server offers no proxy for this quantum computer (``proxy_path`` null).
+        """
+        qc = await self.resolve_quantum_computer()
+        if "proxy_path" not in qc.model_fields_set:
+            count = len(await self._once("quantum_computers", self.get_quantum_computers))
+            return "station" if count == 1 else f"station/{qc.alias}"
+        if qc.proxy_path is None:
+            raise ClientConfigurationError(
+                f"No station proxy path is available for quantum computer '{qc.alias}': the server does not "
+                "proxy it for this user (missing permissions, or the feature is disabled)."
+            )
+        return qc.proxy_path

@@ -4,29 +4,47 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 from uuid import UUID
 
 import anyio
 
 from ._errors import IQMError, JobTimeoutError
 from .models import (
-    Circuit,
-    CircuitJobParameters,
+    CircuitJobPayload,
+    CircuitMeasurementCounts,
     CircuitMeasurementResultsBatch,
     JobData,
     JobStatus,
+    PostJobsRequest,
     TimelineEntry,
 )
+from .models.run_request import PackedDefinition, pack_definition
 
 if TYPE_CHECKING:
     from .client import AsyncIQMClient
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "AsyncCircuitJob"]
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "AsyncCircuitJob", "ProgressCallback"]
 
 logger = logging.getLogger("iqm_client_async")
 
 DEFAULT_TIMEOUT_SECONDS = 10800.0
+
+ProgressCallback: TypeAlias = Callable[[list[tuple[str, int, int]]], object]
+"""Receives ``[(label, value, total), ...]`` after every status update (iqm-client 36's progress form)."""
+
+_QUEUE_LABEL = "Progress in queue"
+
+
+def _report_progress(job: AsyncCircuitJob, callback: ProgressCallback) -> None:
+    """Hand the progress in the job's last status to ``callback``: queue progress while waiting, else execution."""
+    data = job.data
+    if data.queue_position is not None:
+        job._max_queue_position = max(job._max_queue_position, data.queue_position)
+        callback([(_QUEUE_LABEL, job._max_queue_position - data.queue_position, job._max_queue_position)])
+    elif data.execution is not None:
+        callback([(label, p.value, p.max_value) for label, p in data.execution.progress.items()])
 
 
 class AsyncCircuitJob:
@@ -35,17 +53,36 @@ class AsyncCircuitJob:
     Created by ``AsyncIQMClient.submit_circuits`` or ``AsyncIQMClient.get_job``.
     """
 
-    __slots__ = ("_client", "_payload", "_result", "_uses_default_calibration", "data", "received_at")
+    __slots__ = (
+        "_client",
+        "_max_queue_position",
+        "_payload",
+        "_result",
+        "_result_counts",
+        "_uses_default_calibration",
+        "data",
+        "received_at",
+    )
 
     def __init__(
-        self, data: JobData, client: AsyncIQMClient, *, uses_default_calibration: bool = False
+        self,
+        data: JobData,
+        client: AsyncIQMClient,
+        *,
+        uses_default_calibration: bool = False,
+        definition: PostJobsRequest | None = None,
     ) -> None:
         self.data = data
         self.received_at = anyio.current_time()
         self._client = client
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
-        self._payload: tuple[list[Circuit | str], CircuitJobParameters] | None = None
+        self._result_counts: list[CircuitMeasurementCounts] | None = None
+        # Packed until asked for: thousands of jobs in flight each keep their definition.
+        self._payload: CircuitJobPayload | PackedDefinition | None = (
+            None if definition is None else pack_definition(definition)
+        )
+        self._max_queue_position = 0
 
     def __repr__(self) -> str:
         return f"AsyncCircuitJob(job_id={self.job_id!s}, status={self.status.value!r})"
@@ -66,12 +103,32 @@ class AsyncCircuitJob:
         if self._uses_default_calibration and data.compilation is not None:
             self._client._note_calibration_set(data.compilation.calibration_set_id)
 
+    @property
+    def job_data(self) -> JobData:
+        """The last status document seen (iqm-client 36's name for ``data``)."""
+        return self.data
+
+    @property
+    def errors(self) -> str:
+        """The job's errors, one per line (empty when there are none)."""
+        return "\n".join(f"  {error}" for error in self.data.errors)
+
     async def update(self) -> JobStatus:
-        """Fetch the job's current status (shares a request already in flight for this job)."""
-        self._set_data(await self._client._poller.refresh(self.job_id))
+        """Fetch the job's current status (shares a request already in flight for this job).
+
+        A job already completed, failed or cancelled never changes: no request is sent for it.
+        """
+        if not self.status.is_terminal:
+            self._set_data(await self._client._poller.refresh(self.job_id))
         return self.status
 
-    async def wait_for_completion(self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS) -> JobStatus:
+    async def wait_for_completion(
+        self,
+        *,
+        timeout_secs: float = DEFAULT_TIMEOUT_SECONDS,
+        polling_interval: float | None = None,
+        progress_callback: ProgressCallback | None = None,
+    ) -> JobStatus:
         """Poll until the job is completed, failed or cancelled, or ``timeout_secs`` have passed.
 
         Polling adapts to the queue position and execution progress instead of a fixed interval.
@@ -79,16 +136,31 @@ class AsyncCircuitJob:
 
         Args:
             timeout_secs: give up after this many seconds and return the non-terminal status; 0 waits forever.
+            polling_interval: the longest gap between two status requests of this wait (default: the
+                client's ``max_poll_interval``); polls come sooner when the job is expected to finish.
+            progress_callback: called with ``[(label, value, total), ...]`` after every status update:
+                ``("Progress in queue", jobs passed, most jobs ahead seen)`` while waiting, the
+                server's execution progress while processing. Runs in the client's event loop.
 
         Returns:
             The last status seen.
         """
+        on_update = self._set_data
+        if progress_callback is not None:
+            callback = progress_callback
+
+            def on_update(data: JobData) -> None:
+                self._set_data(data)
+                _report_progress(self, callback)
+
+            _report_progress(self, callback)
         data = await self._client._poller.wait(
             self.job_id,
             self.data,
             received_at=self.received_at,
             max_wait=timeout_secs or None,
-            on_update=self._set_data,
+            on_update=on_update,
+            max_interval=polling_interval,
         )
         self._set_data(data)
         if not self.status.is_terminal:
@@ -125,6 +197,16 @@ class AsyncCircuitJob:
                 warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         return self._result
 
+    async def result_counts(self) -> list[CircuitMeasurementCounts] | None:
+        """Per-circuit measurement histograms if the job has completed, else None (cached once fetched)."""
+        if self._result_counts is None:
+            if self.status != JobStatus.COMPLETED:
+                await self.update()
+            if self.status != JobStatus.COMPLETED:
+                return None
+            self._result_counts = await self._client.get_job_measurement_counts(self.job_id)
+        return self._result_counts
+
     async def result_or_raise(
         self, *, timeout_secs: float = DEFAULT_TIMEOUT_SECONDS
     ) -> CircuitMeasurementResultsBatch:
@@ -147,11 +229,16 @@ class AsyncCircuitJob:
             raise IQMError(f"Job {self.job_id} ended with status {status.value}: {errors}")
         return result
 
-    async def payload(self) -> tuple[list[Circuit | str], CircuitJobParameters]:
-        """The circuits and the execution parameters this job was submitted with (cached)."""
+    async def payload(self) -> CircuitJobPayload:
+        """The definition this job was submitted with (no request if it was submitted by this client; cached).
+
+        Read it as iqm-client 36 does (``payload.shots``, ``payload.circuits``) or unpack it as 35
+        does: ``circuits, parameters = await job.payload()``.
+        """
         if self._payload is None:
-            request = await self._client._get_submit_circuits_payload(self.job_id)
-            self._payload = request.split_payload()
+            self._payload = CircuitJobPayload.of(await self._client._get_submit_circuits_payload(self.job_id))
+        elif not isinstance(self._payload, CircuitJobPayload):
+            self._payload = CircuitJobPayload.of(self._payload)
         return self._payload
 
     async def cancel(self) -> None:

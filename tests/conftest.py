@@ -108,7 +108,7 @@ class FakeServer:
         self.router = respx.MockRouter(base_url=BASE, assert_all_called=False)
         r = self.router
         # asked once per client before its first submission: does the server honour Idempotency-Key?
-        self.about = r.get("/about").respond(json={"idempotency_key_supported": True})
+        self.about = r.get("/api/v1/about").respond(json={"idempotency_key_supported": True})
         self.qcs = r.get("/api/v1/quantum-computers").respond(
             json={"quantum_computers": [{"id": QC_ID, "alias": "garnet", "display_name": "Garnet"}]}
         )

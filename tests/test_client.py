@@ -113,7 +113,11 @@ async def test_headers_on_every_request(server: FakeServer) -> None:
         assert call.request.headers["Accept"] == "application/json"
 
 
-async def test_about_is_outside_api_prefix_and_cached(server: FakeServer) -> None:
+async def test_about_falls_back_to_the_unprefixed_path_and_is_cached(server: FakeServer) -> None:
+    server.about.respond(404, json={"message": "Not found", "error_code": "not_found"})
+    server.router.get("/api/v1/quantum-computers/garnet/artifacts/about").respond(
+        404, json={"message": "Not found", "error_code": "not_found"}
+    )
     route = server.router.get("/about").respond(json={"version": "1"})
     client = client_for(server)
     assert await client.get_about() == {"version": "1"}
@@ -473,9 +477,12 @@ async def test_cancel_and_delete(server: FakeServer) -> None:
 
 async def test_payload_round_trip(server: FakeServer) -> None:
     client = client_for(server)
-    job = await client.submit_circuits([BELL], shots=5, qubit_mapping={"QB1": "QB1", "QB2": "QB2"})
+    submitted = await client.submit_circuits([BELL], shots=5, qubit_mapping={"QB1": "QB1", "QB2": "QB2"})
     sent = server.submit.calls.last.request.content
     route = server.router.get(f"/api/v1/jobs/{JOB_ID}/payload").respond(content=sent)
+    assert await submitted.payload() == await (await client.get_job(submitted.job_id)).payload()
+    assert route.call_count == 1  # only for the job got by id: the submitted job knows its definition
+    job = await client.get_job(submitted.job_id)
     circuits, params = await job.payload()
     (circuit,) = circuits
     assert isinstance(circuit, Circuit) and circuit.name == "bell"
@@ -485,7 +492,7 @@ async def test_payload_round_trip(server: FakeServer) -> None:
         and params.qubit_mapping == {"QB1": "QB1", "QB2": "QB2"}
     )
     await job.payload()
-    assert route.call_count == 1
+    assert route.call_count == 2
 
 
 async def test_repr_hides_token(server: FakeServer) -> None:

@@ -441,3 +441,26 @@ async def test_retries_are_numbered_and_logged_from_the_first_attempt(
         (True, False),
         (False, True),
     ]
+
+
+@pytest.mark.asyncio
+async def test_testing_mode_removes_every_wait_but_keeps_the_retry_rules() -> None:
+    responses = [httpx.Response(429, headers={"Retry-After": "30"}), httpx.Response(503), httpx.Response(200)]
+    handler, seen = counting(responses)
+    client = make_client(handler)
+    started = anyio.current_time()
+    assert (await client.request("GET", "/x")).status_code == 200
+    assert anyio.current_time() - started < 5 and len(seen) == 3  # a 30 s Retry-After, not waited for
+    handler, seen = counting([httpx.Response(500)])
+    with pytest.raises(errors.InternalSystemError):  # still not retried: the rules are unchanged
+        await make_client(handler).request("GET", "/x")
+    assert len(seen) == 1
+
+
+@pytest.mark.asyncio
+async def test_status_errors_carry_the_response() -> None:
+    handler, _ = counting([httpx.Response(404, json={"message": "no job"}, headers={"X-Request-Id": "r-1"})])
+    with pytest.raises(errors.NotFoundError) as info:
+        await make_client(handler).request("GET", "/api/v1/jobs/1")
+    assert info.value.response is not None
+    assert info.value.response.status_code == 404 and info.value.response.headers["X-Request-Id"] == "r-1"

@@ -30,6 +30,7 @@ from iqm_client_async.emulator.faults import FaultInjectionMiddleware, FaultInje
 from iqm_client_async.emulator.jobs import JobManager, timestamp
 from iqm_client_async.emulator.presets import load_preset
 from iqm_client_async.emulator.settings import EmulatorConfigurationError, EmulatorSettings
+from iqm_client_async.emulator.simulator import sampling_policy
 from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
 from iqm_client_async.emulator.submission import Architecture, RequestRejected
 
@@ -218,6 +219,10 @@ def create_routes(core: EmulatorCore) -> FastAPI:
             "noise": core.settings.noise,
             "workers": core.settings.workers,
             "counters": core.stats(),
+            "noise_sampling": {
+                **sampling_policy(),
+                "circuits_with_shared_trajectories": core.counters["circuits_with_shared_trajectories"],
+            },
         }
         return _respond(_json(document))
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from iqm_client_async.emulator.noise import NoiseModel
 from iqm_client_async.emulator.settings import EmulatorSettings
-from iqm_client_async.emulator.simulator import SimulationError, simulate
+from iqm_client_async.emulator.simulator import Sampling, SimulationError, sampling_note, simulate
 from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
 from iqm_client_async.emulator.submission import (
     Architecture,
@@ -50,6 +50,10 @@ logger = logging.getLogger("iqm_client_async.emulator")
 SERVER = "iqm-server"
 STATION = "iqm-station-control"
 PROGRESS_LABEL = "Executing circuits"
+_COMPLETED_ARTIFACTS = [
+    {"type": "measurements"},
+    {"type": "measurement_counts"},
+]  # what a completed job offers
 SIMULATION_THREADS = min(32, (os.cpu_count() or 1) * 4)
 """Most simulation threads, however many execution slots: simulation is CPU-bound, and a job's minimum
 duration is waited for on the event loop, not in a thread."""
@@ -195,6 +199,7 @@ class JobManager:
             "errors": record.errors,
             "queue_position": position,
             "timeline": record.timeline,
+            "artifacts": _COMPLETED_ARTIFACTS if record.status is JobStatus.COMPLETED else [],
         }
         data = json.dumps(document).encode()
         self._job_data_cache[record.id] = (record.version, position, data)
@@ -271,6 +276,7 @@ class JobManager:
                     },
                     {"source": SERVER, "status": "validation_ended", "timestamp": prepared.validation_ended},
                 ],
+                messages=[{"source": SERVER, "message": text} for text in prepared.submission.messages],
             )
             await self.store.insert(record)
         self.counters["jobs_created"] += 1
@@ -366,6 +372,7 @@ class JobManager:
             loop.call_soon_threadsafe(self._set_progress, record, done)
 
         interrupt = threading.Event()
+        sampling_notes: list[str] = []
         assert self._simulation_pool is not None
         future = self._simulation_pool.submit(
             _run_circuits,
@@ -376,6 +383,7 @@ class JobManager:
             active_reset_cycles=submission.active_reset_cycles,
             interrupt=interrupt,
             report=report,
+            notes=sampling_notes,
         )
         try:
             measurements, counts = await asyncio.wrap_future(future)
@@ -400,6 +408,8 @@ class JobManager:
         if record.status is not JobStatus.PROCESSING:
             return
         record.measurements, record.measurement_counts = measurements, counts
+        record.messages.extend({"source": STATION, "message": note} for note in sampling_notes)
+        self.counters["circuits_with_shared_trajectories"] += len(sampling_notes)
         self._add_timeline(record, STATION, "execution_ended")
         self._add_timeline(record, STATION, "ready")
         self._set_status(record, JobStatus.COMPLETED)
@@ -459,13 +469,18 @@ def _run_circuits(
     active_reset_cycles: int | None,
     interrupt: threading.Event,
     report: Callable[[int], None],
+    notes: list[str] | None = None,
 ) -> tuple[bytes, bytes]:
-    """Simulate every circuit of a job (in a worker thread); return both result artifacts as JSON."""
+    """Simulate every circuit of a job (in a worker thread); return both result artifacts as JSON.
+
+    ``notes`` receives a message for every circuit whose shots shared noise trajectories.
+    """
     measurements: list[dict[str, list[list[int]]]] = []
     counts: list[dict[str, Any]] = []
     for index, circuit in enumerate(circuits):
         if interrupt.is_set():
             raise _Interrupted
+        samplings: list[Sampling] = []
         try:
             result = simulate(
                 circuit.instructions,
@@ -474,11 +489,14 @@ def _run_circuits(
                 noise=noise,
                 herald=circuit.herald,
                 active_reset_cycles=active_reset_cycles,
+                on_sampling=samplings.append,
             )
         except SimulationError as exc:
             raise _CircuitFailed(
                 f"Circuit {index} ('{circuit.name}'): {exc.message}", exc.error_code or ""
             ) from exc
+        if notes is not None:
+            notes += [sampling_note(index, circuit.name, s) for s in samplings if s.trajectories < s.shots]
         ordered = {key: result[key] for key in circuit.measurement_keys}
         measurements.append(ordered)
         counts.append({"measurement_keys": list(circuit.measurement_keys), "counts": _counts(ordered, shots)})

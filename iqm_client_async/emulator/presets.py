@@ -6,8 +6,8 @@ with each other and with the simulated noise:
 
 * static and dynamic quantum architecture, DUT list, chip design record;
 * a calibration set (``controllers.*``, ``gates.*``, ``gate_definitions.*``) and a quality-metric set
-  (``characterization.model.*`` T1/T2, ``metrics.*`` fidelities and readout errors) whose fidelities follow
-  from the noise numbers with the formulas of :mod:`.noise`;
+  (``characterization.model.*`` T1, Ramsey T2 and echo T2, ``metrics.*`` fidelities and readout errors) whose
+  fidelities follow from the noise numbers with the formulas of :mod:`.noise`;
 * channel properties for feedback routing.
 
 Conventions that are invented (the public data has no such numbers) are deterministic per preset:
@@ -18,7 +18,9 @@ Conventions that are invented (the public data has no such numbers) are determin
 * couplers: one per connectivity pair, named ``TC-{a}-{b}`` where a qubit contributes its number and other
   components their full name (``TC-1-2``, ``TC-1-CR1``);
 * frequencies, amplitudes and similar controller values are drawn from a generator seeded with the preset
-  name; measurement takes 1.5 µs and ``reset_wait`` waits five times the longest T1, rounded up to 1 µs.
+  name; measurement takes 1.5 µs and ``reset_wait`` waits five times the longest T1, rounded up to 1 µs;
+* echo T2 (``t2_echo_ns`` in the data files): Garnet's are the reference calibration data's
+  ``t2_echo_time`` values; the other presets' are invented (the data file's ``t2_echo_source`` says how).
 """
 
 from __future__ import annotations
@@ -288,7 +290,7 @@ class Preset:
             yield _Observation(f"{prefix}.acquisition_delay", 2e-7, "s")
             yield _Observation(f"{prefix}.integration_threshold", round(rng.uniform(-1e-3, 1e-3), 9), "")
             yield _Observation(f"{prefix}.acquisition_type", "threshold", "")
-        reset_wait = math.ceil(5 * max(noise.t1.values()) * 1e6) * 1e-6
+        reset_wait = noise.reset_wait_duration
         for qubit in self.qubits:
             yield _Observation(
                 f"gates.cc_prx.{_IMPLEMENTATIONS['cc_prx']}.{qubit}.control_delays",
@@ -301,6 +303,7 @@ class Preset:
 
     def _quality_observations(self) -> Iterator[_Observation]:
         rng = random.Random(f"{self.name}/quality-metric-set")
+        echo_rng = random.Random(f"{self.name}/t2-echo-uncertainty")
         noise = self._noise
         for component in _sorted_components([*self.qubits, *self.computational_resonators]):
             if component in noise.t1:
@@ -311,6 +314,14 @@ class Preset:
                 yield _Observation(
                     f"characterization.model.{component}.t2_time", t2, "s", _relative(rng, t2, 0.04)
                 )
+                if component in noise.t2_echo:
+                    echo = noise.t2_echo[component]
+                    yield _Observation(
+                        f"characterization.model.{component}.t2_echo_time",
+                        echo,
+                        "s",
+                        _relative(echo_rng, echo, 0.04),
+                    )
         for (qubit,) in self.gate_loci["prx"]:
             fidelity = self.gate_fidelity("prx", (qubit,))
             yield _Observation(
@@ -449,11 +460,15 @@ def _noise_from_json(noise: Mapping[str, Any]) -> NoiseModel:
     for op, entries in noise["two_qubit_gate_depolarizing_error_parameters"].items():
         duration = seconds(noise["two_qubit_gate_durations_ns"][op])
         gates[op] = {tuple(entry["locus"]): GateNoise(duration, float(entry["p"])) for entry in entries}
+    t1 = {c: seconds(t) for c, t in noise["t1_ns"].items()}
     return NoiseModel(
-        t1={c: seconds(t) for c, t in noise["t1_ns"].items()},
+        t1=t1,
         t2={c: seconds(t) for c, t in noise["t2_ns"].items()},
         gates=gates,
         readout={q: ReadoutError(float(e["0"]), float(e["1"])) for q, e in noise["readout_errors"].items()},
+        t2_echo={c: seconds(t) for c, t in noise.get("t2_echo_ns", {}).items()},
+        measure_duration=_MEASURE_DURATION,
+        reset_wait_duration=math.ceil(5 * max(t1.values()) * 1e6) * 1e-6,
     )
 
 

@@ -36,7 +36,14 @@ mixed have long contiguous runs. No matrix product goes to BLAS, whose threads m
 erratic on a busy machine. With noise each row is one quantum
 trajectory (relaxation jumps by the waiting-time method, Pauli errors sampled per row). Every shot gets its
 own trajectory while amplitudes x operations stay below 2^30; beyond that at least four trajectories share
-the shots (an unbiased but coarser sample of the noise), simulated in chunks of 2^22 amplitudes.
+the shots, simulated in chunks of 2^22 amplitudes. Shared trajectories give unbiased means, but shots of one
+trajectory share its noise, so the sampling error stops shrinking as 1/√shots: ``on_sampling`` receives
+the number of trajectories and an estimate of the effective sample size (:class:`Sampling`), which the
+emulator reports in the job's messages.
+
+Timing (noise only): instructions run on per-component timelines (:mod:`.schedule`); a component relaxes
+as idle (damping, white dephasing at the echo rate, its quasi-static detuning, see :mod:`.noise`) for the
+time it waits between its operations and before its readout, including ``delay``.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ import cmath
 import gc
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -55,13 +62,17 @@ import numpy.typing as npt
 
 from .._errors import IQMError
 from .noise import NoiseModel
+from .schedule import instruction_duration
 
 __all__ = [
     "MAX_SIMULATED_COMPONENTS",
     "AllShotsDiscarded",
     "CircuitTooLargeError",
     "Instruction",
+    "Sampling",
     "SimulationError",
+    "sampling_note",
+    "sampling_policy",
     "simulate",
     "state_vector",
 ]
@@ -75,6 +86,8 @@ _WORK_BUDGET = 1 << 30  # amplitudes x operations of a noisy run before trajecto
 _MIN_TRAJECTORIES = 4
 _MOVE_PHASE = cmath.exp(0.7j)
 _NEGLIGIBLE = 1e-12
+_UNDERFLOW = 1e-300  # an excited weight this small is nothing left to jump from
+_LARGE_DAMPING = 1.0 - 2.0**-40  # beyond this, jumps are decided before the no-jump scaling (t > 27.7 T1)
 _TINY = 2.0**-500  # the global factor is moved into the amplitudes before it gets smaller (or 1/_TINY larger)
 _RELAYOUT_SIZE = 14  # states of fewer components fit in the CPU cache: no layout changes, no queued passes
 
@@ -84,6 +97,7 @@ _Indices = npt.NDArray[np.intp]
 _Reals = npt.NDArray[np.float64]
 
 _MEASUREMENTS = frozenset({"measure", "measure_fidelity"})
+_TIMELESS = frozenset({"rz", "lru", "prx_12", "rz_physical"})  # no duration, diagonal or identity
 _IDENTITIES = frozenset({"barrier", "lru", "prx_12", "rz_physical"})
 _MIXING = frozenset({"prx", "cc_prx", "sx", "u"})  # single-component gates that are not diagonal
 _SPLITTING = frozenset({"cz", "move", "reset", "reset_wait", "cc_prx", "measure", "measure_fidelity"})
@@ -131,6 +145,23 @@ class Instruction:
     args: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How the shots of a noisy simulation sample the noise.
+
+    Attributes:
+        shots: shots simulated (before heralding).
+        trajectories: independent noise trajectories; each shot belongs to one, shots of one share its noise.
+        effective_shots: estimated effective sample size of the measured bit whose sampling suffers most:
+            the number of independent shots that would give the same sampling error (``shots`` when every shot
+            has its own trajectory; between ``trajectories`` and ``shots`` otherwise).
+    """
+
+    shots: int
+    trajectories: int
+    effective_shots: float
+
+
 def simulate(
     instructions: Sequence[Instruction],
     *,
@@ -139,6 +170,7 @@ def simulate(
     noise: NoiseModel | None = None,
     herald: Sequence[str] = (),
     active_reset_cycles: int | None = None,
+    on_sampling: Callable[[Sampling], None] | None = None,
 ) -> dict[str, list[list[int]]]:
     """Run a circuit and return its measurement results.
 
@@ -149,6 +181,7 @@ def simulate(
         noise: noise to apply, or ``None`` for an ideal QPU.
         herald: components measured right after the initial reset; shots where any reads 1 are dropped.
         active_reset_cycles: accepted for the wire option; it does not change ideal initialisation.
+        on_sampling: called once with the :class:`Sampling` of a noisy simulation (not called without noise).
 
     Returns:
         ``{key: [[bit per locus component] per shot]}`` for every measurement key, in circuit order.
@@ -167,12 +200,15 @@ def simulate(
         raise SimulationError(f"active_reset_cycles must be an integer or None, got {active_reset_cycles!r}")
     program = _Program.compile(instructions)
     chunks: list[dict[str, _Bits]] = []
-    for chunk_shots, rows in _plan_chunks(shots, program, noisy=noise is not None):
+    plan = _plan_chunks(shots, program, noisy=noise is not None)
+    for chunk_shots, rows in plan:
         run = _Run(program, shots=chunk_shots, rows=rows, rng=rng, noise=noise)
         run.execute(program.body)
         run.sample_terminal(program.tail)
         chunks.append(run.records)
     records = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in program.keys}
+    if noise is not None and on_sampling is not None:
+        on_sampling(_sampling(records, plan, shots))
     if noise is not None and herald:
         herald_failed = np.zeros(shots, dtype=bool)
         for component in herald:
@@ -221,6 +257,63 @@ def state_vector(instructions: Sequence[Instruction]) -> tuple[tuple[str, ...], 
     run.execute(program.body)
     run.flush_all()
     return program.components, run.states[0].copy()
+
+
+def sampling_policy() -> dict[str, Any]:
+    """When noisy shots share trajectories (for the emulator's ``/about``)."""
+    return {
+        "trajectory_per_shot_while_amplitude_operations_at_most": _WORK_BUDGET,
+        "shared_trajectories_at_least": _MIN_TRAJECTORIES,
+        "shared_trajectories_reported_in": "job messages (trajectories and effective sample size per circuit)",
+    }
+
+
+def sampling_note(index: int, name: str, sampling: Sampling) -> str:
+    """The job message telling that a circuit's shots shared noise trajectories (and what that costs)."""
+    return (
+        f"Circuit {index} ('{name}'): the noisy simulation used {sampling.trajectories} independent noise "
+        f"trajectories for {sampling.shots} shots (one per shot would cost too much for its size); shots of "
+        f"one trajectory share its noise, so the results are worth about {sampling.effective_shots:.0f} "
+        "independent shots (estimated effective sample size of the least favourable measured bit): sampling "
+        "errors are larger than the shot count suggests"
+    )
+
+
+def _sampling(records: Mapping[str, _Bits], plan: Sequence[tuple[int, int]], shots: int) -> Sampling:
+    """The sampling of a noisy run: trajectories, and the effective sample size of its worst measured bit.
+
+    Shots of one trajectory are a cluster; the effective sample size is ``shots / (1 + (n₀ − 1)·ρ)`` with
+    ``n₀`` the (adjusted mean) shots per trajectory and ``ρ`` the intraclass correlation of the bit, estimated
+    by one-way analysis of variance (clamped to [0, 1]). A bit that never varies limits nothing.
+    """
+    firsts = itertools.accumulate((rows for _, rows in plan), initial=0)
+    trajectory = np.concatenate(
+        [
+            first + np.arange(chunk_shots) % rows
+            for first, (chunk_shots, rows) in zip(firsts, plan, strict=False)
+        ]
+    )
+    count = sum(rows for _, rows in plan)
+    if count >= shots or count < 2:
+        return Sampling(shots, count, float(shots))
+    sizes = np.bincount(trajectory, minlength=count).astype(np.float64)
+    n0 = (shots - (sizes**2).sum() / shots) / (count - 1)
+    effective = float(shots)
+    for bits in records.values():
+        for column in bits.T:
+            values = column.astype(np.float64)
+            mean = values.mean()
+            total = shots * mean * (1.0 - mean)
+            if total <= 0:
+                continue
+            means = np.bincount(trajectory, weights=values, minlength=count) / np.maximum(sizes, 1)
+            between = float((sizes * (means - mean) ** 2).sum())
+            between_mean = between / (count - 1)
+            within_mean = max(total - between, 0.0) / (shots - count)
+            denominator = between_mean + (n0 - 1) * within_mean
+            rho = min(max((between_mean - within_mean) / denominator, 0.0), 1.0) if denominator > 0 else 1.0
+            effective = min(effective, float(shots / (1.0 + (n0 - 1) * rho)))
+    return Sampling(shots, count, effective)
 
 
 def _plan_chunks(shots: int, program: _Program, *, noisy: bool) -> list[tuple[int, int]]:
@@ -627,9 +720,14 @@ class _Run:
       one pass (``_run_pass``) when the queue's shears would span a fourth axis or when anything reads the
       amplitudes (``states`` drains the queue).
 
-    The true state of each row is ``factor · (⊗_c frame[c]) · signs · stored`` with the stored axes permuted.
-    Every frame matrix is unitary up to its magnitude, which ``factor`` carries, and signs are ±1, so weights
-    and norms are those of the stored amplitudes times ``|factor|²``.
+    * ``phase[r, c]`` (noise with quasi-static dephasing only) is a phase not yet applied to the stored
+      amplitudes of row ``r`` where component ``c``'s stored bit is 1: the quasi-static detuning's phase
+      accumulated while idling. It commutes with everything diagonal and is applied only before a shear
+      mixes the component; a measurement, reset or decay jump makes it a per-row global phase and drops it.
+
+    The true state of each row is ``factor · (⊗_c frame[c]) · signs · phase · stored`` with the stored axes
+    permuted. Every frame matrix is unitary up to its magnitude, which ``factor`` carries, and signs and
+    phases have modulus 1, so weights and norms are those of the stored amplitudes times ``|factor|²``.
     """
 
     def __init__(
@@ -650,6 +748,19 @@ class _Run:
         self.normalized = True
         self.floor: _Reals = np.ones(rows)
         self.threshold: _Reals = rng.random(rows) if noise is not None else np.zeros(rows)
+        # Noise only: each component's timeline (when it is free, and until when it has relaxed), whether it
+        # is certainly in |0⟩ (then relaxation does nothing), and its quasi-static detuning and the phase
+        # that detuning has accumulated, per row, not yet applied to the stored amplitudes (see ``phase``).
+        self.clock: list[float] = [0.0] * self.size
+        self.relaxed: list[float] = [0.0] * self.size
+        self.quiet: list[bool] = [True] * self.size
+        self.detuning: _Reals | None = None
+        self.phase: _Reals | None = None
+        if noise is not None:
+            widths = np.array([noise.quasi_static_width(c) for c in program.components])
+            if widths.any():
+                self.detuning = rng.standard_cauchy((rows, self.size)) * widths
+                self.phase = np.zeros((rows, self.size))
         self.frame: list[_Gate] = [_IDENTITY] * self.size
         self.factor: complex = 1.0
         self.scratch = (np.empty(_SCRATCH, dtype=np.complex128), np.empty(_SCRATCH, dtype=np.complex128))
@@ -759,6 +870,8 @@ class _Run:
             self.spare = None
             self.floor = self.floor[parents]
             self.threshold = self.threshold[parents]
+            if self.detuning is not None and self.phase is not None:
+                self.detuning, self.phase = self.detuning[parents], self.phase[parents]
             self.shot_row = inverse.reshape(-1).astype(np.intp)
         row_labels: _Bits = (unique % 2).astype(np.uint8)
         return row_labels, parents
@@ -782,6 +895,7 @@ class _Run:
             return
         if self.axis[target] >= self.good:
             self.relayout(target)
+        self.apply_phase(target)
         # frame = diag(f00, f11) @ [[1, f01/f00], [f10/f11, 1]] or antidiag(f01, f10) @ [[1, f11/f10], [f00/f01, 1]],
         # whichever keeps the shear's entries small (at most 1 for a unitary frame).
         if abs(f00 * f11) >= abs(f01 * f10):
@@ -831,6 +945,8 @@ class _Run:
             _transform(
                 self.states, self.size, self.axis[target], (0.0, 1.0, frame[2] / frame[1], 0.0), self.scratch
             )
+            if self.phase is not None:  # the stored halves swapped: the phase is now on the other one
+                self.phase[:, target] *= -1.0
         self.frame[target] = _IDENTITY
 
     def flush_all(self) -> None:
@@ -924,6 +1040,9 @@ class _Run:
         moved_out = in_resonator.copy()
         in_resonator[...] = _MOVE_PHASE.conjugate() * in_qubit
         in_qubit[...] = _MOVE_PHASE * moved_out
+        if self.phase is not None:  # a phased swap carries each one's phase to the other
+            self.phase[:, [qubit, resonator]] = self.phase[:, [resonator, qubit]]
+        self.quiet[qubit] = self.quiet[resonator] = self.quiet[qubit] and self.quiet[resonator]
 
     # --- measurement, reset, feedback -----------------------------------------------------------------
 
@@ -943,6 +1062,8 @@ class _Run:
         view = self.view(target)
         view[:, :, 0, :] *= np.where(row_outcome == 0, scale, 0.0)[:, None, None]
         view[:, :, 1, :] *= np.where(row_outcome == 1, scale, 0.0)[:, None, None]
+        if self.phase is not None:
+            self.phase[:, target] = 0.0
         self.renormalized()
         return outcome, row_outcome
 
@@ -976,6 +1097,7 @@ class _Run:
 
     def reset(self, target: int) -> None:
         self.flush(target)
+        self.quiet[target] = True
         if (self.excited_weight(target) <= _NEGLIGIBLE * self.norms()).all():
             return
         _, row_outcome = self.project(target)
@@ -992,6 +1114,9 @@ class _Run:
         target = self.program.index[instruction.locus[0]]
         self.flush(target)
         fired = np.flatnonzero(self.split(condition)[0] == 1)
+        if fired.size:
+            self.apply_phase(target, fired)
+            self.quiet[target] = False
         self.apply_rows(fired, target, _unitary(instruction))
         self.gate_noise(instruction, depolarized_rows=fired)
 
@@ -1010,18 +1135,38 @@ class _Run:
             rows = np.arange(self.rows, dtype=np.intp) if depolarized_rows is None else depolarized_rows
             self.depolarize(targets, gate.depolarizing, rows)
 
-    def relax(self, target: int, component: str, duration: float) -> None:
+    def catch_up(self, target: int, until: float) -> None:
+        """Let the target relax as an idle component from where its relaxation stopped until ``until``."""
+        idle = until - self.relaxed[target]
+        if idle > 0:
+            self.relax(target, self.program.components[target], idle, idle=True)
+        self.relaxed[target] = max(self.relaxed[target], until)
+
+    def relax(self, target: int, component: str, duration: float, *, idle: bool = False) -> None:
         """Thermal relaxation of one component: no-jump evolution or a decay jump, then maybe a phase flip.
 
-        Both the no-jump operator ``diag(1, √(1−γ))`` and the phase flip ``Z`` are diagonal: with the frame
-        matrix diagonal or anti-diagonal they act on the stored half where the component is in ``|1⟩``.
+        Over a gate, dephasing is memoryless (rate from the Ramsey T2); while idle it is white at the echo
+        rate plus the row's quasi-static detuning. Both the no-jump operator ``diag(1, √(1−γ))`` and the
+        phases are diagonal: with the frame matrix diagonal or anti-diagonal they act on the stored half where
+        the component is in ``|1⟩``. A component certainly in ``|0⟩`` is left alone (nothing would change).
         """
-        relaxation = None if self.noise is None else self.noise.relaxation(component, duration)
+        if self.noise is None or self.quiet[target]:
+            return
+        relaxation = (
+            self.noise.idle_relaxation(component, duration)
+            if idle
+            else self.noise.relaxation(component, duration)
+        )
         if relaxation is None:
             return
         self.materialize(target)
+        if idle and self.phase is not None and self.detuning is not None:
+            sign = -1.0 if self.flipped(target) else 1.0
+            self.phase[:, target] += sign * duration * self.detuning[:, target]
         gamma = relaxation.amplitude_damping
-        if gamma > 0:
+        if gamma > _LARGE_DAMPING:
+            self.damp_exactly(target, gamma)
+        elif gamma > 0:
             excited = (self.axis[target], 1 ^ self.flipped(target))
             if self.good < self.size:
                 self.ops.append(_MaskOp((excited,), math.sqrt(1.0 - gamma)))
@@ -1042,16 +1187,46 @@ class _Run:
             view = self.view(target)
             view[flipped, :, 1 ^ self.flipped(target), :] *= -1
 
+    def damp_exactly(self, target: int, gamma: float) -> None:
+        """Strong damping: decide the jumps from the weights before scaling, so no row can become null.
+
+        Scaling first and jumping from what is left loses the excited part when ``√(1−γ)`` is tiny (the
+        jump would then start from a vector of zeros and round-off).
+        """
+        excited = self.excited_weight(target)  # flushes the target: its stored bit is its true bit
+        after = self.norms() - gamma * excited
+        jumped = np.flatnonzero(after < self.threshold)
+        if jumped.size:
+            self.decay(jumped, target)
+        _scale_half(self.states, self.size, self.axis[target], 1, math.sqrt(1.0 - gamma))
+        self.normalized = False
+        kept = np.ones(self.rows, dtype=bool)
+        kept[jumped] = False
+        self.floor[kept] = after[kept]
+
     def decay(self, rows: _Indices, target: int) -> None:
-        """The jump ``|0⟩⟨1|`` on ``target`` in ``rows``, which are then normalized with a new threshold."""
+        """The jump ``|0⟩⟨1|`` on ``target`` in ``rows``, which are then normalized with a new threshold.
+
+        A row whose excited part has underflowed to nothing cannot jump (it would become null): it keeps its
+        state and gets a new threshold below its norm.
+        """
         self.flush(target)
         view = self.view(target)
         excited = view[rows, :, 1, :]
         weight = (excited.real**2 + excited.imag**2).sum(axis=(1, 2)) * abs(self.factor) ** 2
-        view[rows, :, 0, :] = excited / np.sqrt(np.maximum(weight, _NEGLIGIBLE))[:, None, None]
+        empty = weight <= _UNDERFLOW
+        if empty.any():
+            stuck = rows[empty]
+            self.threshold[stuck] = self.rng.random(stuck.size) * self.norms(stuck)
+            rows, excited, weight = rows[~empty], excited[~empty], weight[~empty]
+            if not rows.size:
+                return
+        view[rows, :, 0, :] = excited / np.sqrt(weight)[:, None, None]
         view[rows, :, 1, :] = 0
         self.floor[rows] = 1.0
         self.threshold[rows] = self.rng.random(rows.size)
+        if self.phase is not None:
+            self.phase[rows, target] = 0.0
 
     def depolarize(self, targets: Sequence[int], strength: float, rows: _Indices) -> None:
         """With probability λ per row, a uniformly random Pauli string (identity included) on ``targets``."""
@@ -1062,19 +1237,44 @@ class _Run:
         for column, target in enumerate(targets):
             self.flush(target)
             for code, matrix in enumerate(_PAULIS, start=1):
-                self.apply_rows(hit[paulis[:, column] == code], target, matrix)
+                flipped = hit[paulis[:, column] == code]
+                self.apply_rows(flipped, target, matrix)
+                if code != 3 and flipped.size:  # X and Y: the pending phase moves to the other half
+                    self.quiet[target] = False
+                    if self.phase is not None:
+                        self.phase[flipped, target] *= -1.0
+
+    def apply_phase(self, target: int, rows: _Indices | None = None) -> None:
+        """Apply the target's pending quasi-static phase to the stored amplitudes (of all or some rows)."""
+        if self.phase is None:
+            return
+        phases = self.phase[:, target] if rows is None else self.phase[rows, target]
+        if not phases.any():
+            return
+        factors = np.exp(1j * phases)[:, None, None]
+        view = self.view(target)
+        if rows is None:
+            view[:, :, 1, :] *= factors
+            self.phase[:, target] = 0.0
+        else:
+            view[rows, :, 1, :] *= factors
+            self.phase[rows, target] = 0.0
 
     # --- driver ---------------------------------------------------------------------------------------
 
     def execute(self, instructions: Sequence[Instruction]) -> None:
         index = self.program.index
+        timed = self.noise is not None
         for position, instruction in enumerate(instructions):
             self.position = position
             name, locus = instruction.name, instruction.locus
+            if timed and name not in _TIMELESS:
+                self.advance(instruction)
             if name in ("prx", "sx", "u", "rz"):
                 target = index[locus[0]]
                 self.queue(target, _unitary(instruction))
                 if name != "rz":
+                    self.quiet[target] = False
                     self.gate_noise(instruction)
             elif name == "cz":
                 self.cz(index[locus[0]], index[locus[1]])
@@ -1089,16 +1289,44 @@ class _Run:
                     self.reset(index[component])
             elif name == "cc_prx":
                 self.conditional_prx(instruction)
-            elif name == "delay":
-                for component in locus:
-                    self.relax(index[component], component, float(instruction.args["duration"]))
-            # barrier, lru, prx_12, rz_physical: identity
+            # delay (its relaxation is caught up on later), barrier, lru, prx_12, rz_physical: identity
         self.position = len(instructions)
+
+    def advance(self, instruction: Instruction) -> None:
+        """Schedule the instruction on its components' timelines (:mod:`.schedule`).
+
+        Components that waited for it relax as idle up to its start, except before a delay or barrier
+        (the wait continues: it is caught up on at the next operation) and before a reset (which makes the
+        state before it irrelevant).
+        """
+        assert self.noise is not None
+        targets = [self.program.index[c] for c in instruction.locus]
+        start = max((self.clock[t] for t in targets), default=0.0)
+        duration = instruction_duration(instruction, self.noise)
+        name = instruction.name
+        for target in targets:
+            if name in ("reset", "reset_wait"):
+                self.relaxed[target] = start + duration
+            elif name not in ("delay", "barrier"):
+                self.catch_up(target, start)
+            self.clock[target] = start + duration
+        if name not in ("delay", "barrier"):
+            for target in targets:  # the gate's own relaxation covers its duration
+                self.relaxed[target] = start + duration
 
     def sample_terminal(self, instructions: Sequence[Instruction]) -> None:
         """Record the trailing measurements by sampling every shot from its row's final state."""
         measured: dict[int, int] = {}
+        read: set[int] = set()
         for instruction in instructions:
+            if self.noise is not None:  # components waiting for their readout relax until it starts
+                targets = [self.program.index[c] for c in instruction.locus]
+                start = max((self.clock[t] for t in targets), default=0.0)
+                for target in targets:
+                    if target not in read and instruction.name in _MEASUREMENTS:
+                        self.catch_up(target, start)
+                        read.add(target)
+                    self.clock[target] = start + instruction_duration(instruction, self.noise)
             for component in instruction.locus:
                 measured.setdefault(self.program.index[component], len(measured))
         if not measured:

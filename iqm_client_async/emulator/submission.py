@@ -13,8 +13,12 @@ circuit and the instruction.
 Problems a real server only finds while compiling (feedback between qubits of different feedback groups)
 are reported by ``compilation_problems`` and make the job fail instead.
 
-``max_circuit_duration_over_t2`` is accepted and echoed but not checked; ``dd_mode``/``dd_strategy`` and
-``move_gate_frame_tracking`` have no effect on the simulation.
+The duration rule (reference §5.7): a circuit scheduled on per-component timelines (:mod:`.schedule`) may
+last at most ``max_circuit_duration_over_t2`` times the shortest Ramsey T2 of the qubits it uses (server
+default :data:`DEFAULT_DURATION_OVER_T2` when the field is null, with a message saying so; ``0.0`` turns
+the check off) and never more than :data:`~.schedule.MAX_CIRCUIT_DURATION`; longer circuits are rejected
+(400, ``circuit_validation_error``). ``dd_mode``/``dd_strategy`` and ``move_gate_frame_tracking`` have no
+effect on the simulation.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ from typing import Any
 
 from iqm_client_async._errors import IQMError
 from iqm_client_async.emulator.presets import Preset
+from iqm_client_async.emulator.schedule import MAX_CIRCUIT_DURATION, circuit_duration
 from iqm_client_async.emulator.simulator import Instruction
+
+DEFAULT_DURATION_OVER_T2 = 1.0
+"""What the server uses when ``max_circuit_duration_over_t2`` is null."""
 
 RESERVED_MEASUREMENT_KEYS = frozenset({"__HERALD", "__MEASUREMENT_MODE"})
 
@@ -150,6 +158,7 @@ class Architecture:
                 for source in sources:
                     groups.setdefault(source, set()).add(component)
         self.feedback_groups = tuple(frozenset(group) for group in groups.values())
+        self.timing = preset.noise_model()  # gate durations and T2s for the duration rule
 
     def calibration_problem(self, op: str, implementation: str | None, locus: tuple[str, ...]) -> str | None:
         """Why ``op`` cannot run on ``locus`` with the current calibration (``None``: it can)."""
@@ -208,6 +217,7 @@ class Submission:
         shots: shots per circuit.
         calibration_set_id: the requested calibration set (``None``: the default one).
         active_reset_cycles: the requested reset cycles (passed to the simulator).
+        messages: informational messages for the job (``JobData.messages``).
     """
 
     payload: dict[str, Any]
@@ -215,6 +225,7 @@ class Submission:
     shots: int
     calibration_set_id: str | None
     active_reset_cycles: int | None
+    messages: tuple[str, ...] = ()
 
 
 def parse_submission(body: bytes, architecture: Architecture) -> Submission:
@@ -293,7 +304,39 @@ def parse_submission(body: bytes, architecture: Architecture) -> Submission:
         "move_validation_mode": move_validation,
         "move_gate_frame_tracking_mode": frame_tracking,
     }
-    return Submission(payload, tuple(compiled), shots, calibration_set_id, active_reset_cycles)
+    messages: tuple[str, ...] = ()
+    if duration_factor is None:
+        duration_factor = DEFAULT_DURATION_OVER_T2
+        messages = (
+            f"max_circuit_duration_over_t2 not given, using server default {DEFAULT_DURATION_OVER_T2}",
+        )
+    for index, circuit in enumerate(compiled):
+        _check_duration(index, circuit, architecture, duration_factor)
+    return Submission(payload, tuple(compiled), shots, calibration_set_id, active_reset_cycles, messages)
+
+
+def _check_duration(index: int, circuit: CompiledCircuit, architecture: Architecture, factor: float) -> None:
+    """Reject a circuit longer than ``factor`` x the shortest T2 of its qubits, or than the hard limit."""
+    timing = architecture.timing
+    duration = circuit_duration(circuit.instructions, timing)
+    where = f"Circuit {index} ('{circuit.name}')"
+    if duration > MAX_CIRCUIT_DURATION:
+        raise _invalid(
+            f"{where}: the circuit lasts {duration:.6g} s; the emulator runs circuits of at most "
+            f"{MAX_CIRCUIT_DURATION:g} s"
+        )
+    used = {c for instruction in circuit.instructions for c in instruction.locus}
+    t2 = {q: timing.t2[q] for q in used & architecture.qubits if q in timing.t2}
+    if factor <= 0 or not t2:
+        return
+    shortest = min(t2, key=lambda q: (t2[q], q))
+    limit = factor * t2[shortest]
+    if duration > limit:
+        raise _invalid(
+            f"{where}: the circuit's estimated duration {duration * 1e6:.4g} us exceeds "
+            f"max_circuit_duration_over_t2 = {factor:g} times the shortest T2 of its qubits "
+            f"({shortest}: {t2[shortest] * 1e6:.4g} us), {limit * 1e6:.4g} us"
+        )
 
 
 def compilation_problems(circuits: Sequence[CompiledCircuit], architecture: Architecture) -> list[str]:

@@ -12,6 +12,7 @@ from .architecture import (
     StaticQuantumArchitecture,
     component_sort_key,
 )
+from .chip_topology import ChipTopology
 from .circuits import (
     STANDARD_DD_STRATEGY,
     Circuit,
@@ -29,6 +30,7 @@ from .circuits import (
 )
 from .jobs import (
     IQMServerError,
+    JobArtifactInfo,
     JobCompilation,
     JobData,
     JobExecution,
@@ -40,6 +42,7 @@ from .jobs import (
 from .observations import (
     CalibrationSet,
     NDArrayValue,
+    ObservationData,
     ObservationLite,
     ObservationSetType,
     ObservationSetWithObservations,
@@ -53,15 +56,26 @@ from .results import (
     CircuitMeasurementResults,
     CircuitMeasurementResultsBatch,
 )
-from .run_request import CircuitBatch, PostJobsRequest, QubitMapping, RunRequest, serialize_run_request
+from .run_request import (
+    CircuitBatch,
+    CircuitJobDefinition,
+    CircuitJobPayload,
+    PostJobsRequest,
+    QubitMapping,
+    RunRequest,
+    serialize_run_request,
+)
 
 __all__ = [
     "STANDARD_DD_STRATEGY",
     "CalibrationSet",
+    "ChipTopology",
     "Circuit",
     "CircuitBatch",
     "CircuitCompilationOptions",
+    "CircuitJobDefinition",
     "CircuitJobParameters",
+    "CircuitJobPayload",
     "CircuitMeasurementCounts",
     "CircuitMeasurementCountsBatch",
     "CircuitMeasurementResults",
@@ -75,6 +89,7 @@ __all__ = [
     "GateInfo",
     "HeraldingMode",
     "IQMServerError",
+    "JobArtifactInfo",
     "JobCompilation",
     "JobData",
     "JobExecution",
@@ -85,6 +100,7 @@ __all__ = [
     "MoveGateFrameTrackingMode",
     "MoveGateValidationMode",
     "NDArrayValue",
+    "ObservationData",
     "ObservationLite",
     "ObservationSetType",
     "ObservationSetWithObservations",

@@ -14,6 +14,7 @@ from ._base import ResponseModel
 
 __all__ = [
     "IQMServerError",
+    "JobArtifactInfo",
     "JobCompilation",
     "JobData",
     "JobExecution",
@@ -129,6 +130,16 @@ class TimelineEntry:
 _TIMELINE_ENTRY: TypeAdapter[TimelineEntry] = TypeAdapter(TimelineEntry)
 
 
+class JobArtifactInfo(ResponseModel):
+    """An artifact of a job that the server has available now.
+
+    Attributes:
+        type: the artifact's kind, e.g. ``measurements``.
+    """
+
+    type: str
+
+
 class IQMServerError(ResponseModel):
     """An error as the server describes it: in error responses and in ``JobData.errors``.
 
@@ -169,13 +180,14 @@ class JobData(ResponseModel):
     Attributes:
         id: the job id.
         status: its current status.
-        type: kind of job, e.g. ``circuit`` (not sent by every server).
+        type: kind of job: ``circuit`` or ``run`` (older servers do not send it; None then).
         execution: execution progress, once executing.
         compilation: compilation facts (e.g. the calibration set used), once compiled.
         messages: informational messages.
         errors: errors of a failed job.
         queue_position: jobs ahead of this one, only while waiting.
         timeline: steps reached so far, in order, possibly from several services.
+        artifacts: artifacts available now (more may appear until the job is terminal).
     """
 
     id: UUID
@@ -187,6 +199,7 @@ class JobData(ResponseModel):
     errors: list[IQMServerError] = Field(default_factory=list)
     queue_position: int | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    artifacts: list[JobArtifactInfo] = Field(default_factory=list)
 
     def find_timeline_entry(self, *, status: str, source: str | None = None) -> TimelineEntry | None:
         """The first timeline entry with this status (and source, if given).

@@ -16,7 +16,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 from uuid import UUID
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema, computed_field
+from pydantic import (
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    computed_field,
+)
 
 from ._base import ResponseModel
 
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CalibrationSet",
     "NDArrayValue",
+    "ObservationData",
     "ObservationLite",
     "ObservationSetType",
     "ObservationSetWithObservations",
@@ -214,6 +223,36 @@ class ObservationLite(ResponseModel):
     modified_timestamp: datetime
 
 
+class ObservationData(ObservationLite):
+    """An observation in the full shape newer servers send: ``ObservationLite`` plus its provenance.
+
+    Attributes:
+        dut_label: label of the chip the observation is about.
+        source: how the observation was made; ``source["type"]`` names the kind of source.
+        tags: free-form tags.
+        observation_set_ids: the observation sets it belongs to.
+    """
+
+    dut_label: str
+    source: dict[str, Any]
+    tags: list[str] = Field(default_factory=list)
+    observation_set_ids: list[UUID] = Field(default_factory=list)
+
+
+def _observation_shape(value: Any) -> str:
+    """``data`` for the full observation shape (it names its chip), ``lite`` for the legacy one."""
+    if isinstance(value, dict):
+        return "data" if "dut_label" in value else "lite"
+    return "data" if isinstance(value, ObservationData) else "lite"
+
+
+AnyObservation = Annotated[
+    Annotated[ObservationData, Tag("data")] | Annotated[ObservationLite, Tag("lite")],
+    Discriminator(_observation_shape),
+]
+"""An observation in either wire shape: ``ObservationData`` (newer servers) or ``ObservationLite``."""
+
+
 class ObservationSetType(StrEnum):
     """Purpose of an observation set."""
 
@@ -234,7 +273,8 @@ class ObservationSetWithObservations(ResponseModel):
         observation_set_id: the set's id.
         created_timestamp: creation time.
         end_timestamp: when the set was finalized; None while open.
-        observations: the observations.
+        observations: the observations: ``ObservationData`` where the server sends the full shape,
+            ``ObservationLite`` where it sends the legacy one.
     """
 
     observation_set_type: ObservationSetType
@@ -244,7 +284,7 @@ class ObservationSetWithObservations(ResponseModel):
     observation_set_id: UUID
     created_timestamp: datetime
     end_timestamp: datetime | None
-    observations: list[ObservationLite]
+    observations: list[AnyObservation]
 
     @computed_field  # type: ignore[prop-decorator]
     @property

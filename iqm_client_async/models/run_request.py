@@ -6,7 +6,7 @@ instructions costs a fraction of a microsecond per instruction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated, Any, TypeAlias
 from uuid import UUID
@@ -38,7 +38,15 @@ from .circuits import (
     QIRCode,
 )
 
-__all__ = ["CircuitBatch", "PostJobsRequest", "QubitMapping", "RunRequest", "serialize_run_request"]
+__all__ = [
+    "CircuitBatch",
+    "CircuitJobDefinition",
+    "CircuitJobPayload",
+    "PostJobsRequest",
+    "QubitMapping",
+    "RunRequest",
+    "serialize_run_request",
+]
 
 CircuitBatch: TypeAlias = list[Circuit | QIRCode]
 """Circuits of one job: ``Circuit`` objects, or QIR programs passed through as strings."""
@@ -242,6 +250,53 @@ class PostJobsRequest(RequestModel):
 
 RunRequest: TypeAlias = PostJobsRequest
 """The name the server's OpenAPI schema uses for ``PostJobsRequest``."""
+
+_FIELD_NAMES = tuple(PostJobsRequest.model_fields)
+
+PackedDefinition: TypeAlias = tuple[Any, ...]
+"""The field values of a ``PostJobsRequest`` in field order: what a job keeps of its definition."""
+
+
+def pack_definition(request: PostJobsRequest) -> PackedDefinition:
+    """A request's field values as a tuple: a fifth of the model's memory, for jobs that keep it until asked."""
+    return tuple(getattr(request, name) for name in _FIELD_NAMES)
+
+
+CircuitJobDefinition: TypeAlias = PostJobsRequest
+"""iqm-client 36's name for ``PostJobsRequest`` (35 called it ``RunRequest``)."""
+
+
+class CircuitJobPayload(PostJobsRequest):
+    """What ``payload()`` of a job returns: the job's definition, readable in both reference vocabularies.
+
+    It is a ``CircuitJobDefinition`` (iqm-client 36: ``job.payload().shots``) that also unpacks into
+    ``(circuits, parameters)`` (iqm-client 35: ``circuits, parameters = job.payload()``). It compares
+    equal to a ``PostJobsRequest`` with the same fields.
+    """
+
+    @classmethod
+    def of(cls, request: PostJobsRequest | PackedDefinition) -> CircuitJobPayload:
+        """The payload view of a request or of its packed fields (shared, nothing re-validated or copied)."""
+        if isinstance(request, cls):
+            return request
+        values = request if isinstance(request, tuple) else pack_definition(request)
+        return cls.model_construct(**dict(zip(_FIELD_NAMES, values, strict=True)))
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return iter(self.split_payload())
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> Any:
+        return self.split_payload()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PostJobsRequest):
+            return all(getattr(self, name) == getattr(other, name) for name in PostJobsRequest.model_fields)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def serialize_run_request(request: PostJobsRequest) -> bytes:

@@ -1,5 +1,7 @@
 """The reference client (iqm-client 35.0.3) drives the emulator over loopback HTTP.
 
+Skipped where another major version of iqm-client is installed (36: ``test_reference_client_36.py``).
+
 Runs in the nox ``compat`` session. By hand::
 
     /work/refvenv/bin/pip install -e '/work/main[emulator,test]'
@@ -10,11 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from importlib import metadata
 from uuid import UUID
 
 import pytest
 
 iqm_client = pytest.importorskip("iqm.iqm_client")
+if int(metadata.version("iqm-client").split(".")[0]) != 35:
+    pytest.skip("needs iqm-client 35", allow_module_level=True)
 
 from iqm.iqm_client import (  # noqa: E402
     Circuit,

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from reference_python import REFERENCE_PYTHON
 
+from iqm_client_async.calibration import ObservationFinder
 from iqm_client_async.emulator.noise import NoiseModel
 from iqm_client_async.emulator.presets import DEFAULT_PRESET, PRESET_NAMES, Preset, load_preset
+from iqm_client_async.models import ObservationSetWithObservations
 
 DATA = Path(__file__).parents[2] / "iqm_client_async" / "emulator" / "data"
 
@@ -208,6 +210,11 @@ def test_published_numbers_follow_the_noise_model(preset: Preset) -> None:
     for qubit in preset.qubits:
         assert values[f"characterization.model.{qubit}.t1_time"] == pytest.approx(data["t1_ns"][qubit] * 1e-9)
         assert values[f"characterization.model.{qubit}.t2_time"] == pytest.approx(data["t2_ns"][qubit] * 1e-9)
+        echo = values[f"characterization.model.{qubit}.t2_echo_time"]
+        assert (
+            echo == pytest.approx(data["t2_echo_ns"][qubit] * 1e-9) == pytest.approx(noise.echo_time(qubit))
+        )
+        assert min(noise.t2[qubit], 2 * noise.t1[qubit]) <= echo <= 2 * noise.t1[qubit]
         error = noise.readout_error(qubit)
         assert (
             values[f"metrics.ssro.measure.constant.{qubit}.error_0_to_1"]
@@ -247,10 +254,34 @@ def test_generated_garnet_numbers_match_the_verified_garnet_files() -> None:
     shipped: dict[str, Any] = {}
     for file in ("garnet_calibration_set.json", "garnet_quality_metric_set.json"):
         shipped |= observations(json.loads((DATA / file).read_text()))
-    physics = [n for n in shipped if re.search(r"(t1_time|t2_time|\.fidelity|error_\d_to_\d|\.duration)$", n)]
-    assert len(physics) == 240
+    physics = [
+        n
+        for n in shipped
+        if re.search(r"(t1_time|t2_time|t2_echo_time|\.fidelity|error_\d_to_\d|\.duration)$", n)
+    ]
+    assert len(physics) == 260
     for name in physics:
         assert ours[name] == pytest.approx(shipped[name], rel=2e-6, abs=1e-12), name
+
+
+def test_the_finder_answers_for_the_published_echo_times(preset: Preset) -> None:
+    quality = ObservationSetWithObservations.model_validate(preset.quality_metric_set())
+    finder = ObservationFinder(quality.observations)
+    noise = preset.noise_model()
+    echo = finder.get_t2_echo_times([*preset.qubits, "QB999"])
+    assert echo == {qubit: pytest.approx(noise.t2_echo[qubit]) for qubit in preset.qubits}
+
+
+def test_idle_dephasing_splits_ramsey_t2_into_quasi_static_and_white_parts(preset: Preset) -> None:
+    noise = preset.noise_model()
+    for qubit in preset.qubits:
+        t1, t2 = noise.t1[qubit], min(noise.t2[qubit], 2 * noise.t1[qubit])
+        white = 1 / noise.echo_time(qubit) - 1 / (2 * t1)
+        # Ramsey: damping + white + quasi-static rates add up to 1/T2; an echo removes the quasi-static one.
+        assert 1 / (2 * t1) + white + noise.quasi_static_width(qubit) == pytest.approx(1 / t2)
+        idle = noise.idle_relaxation(qubit, 1e-6)
+        assert idle is not None
+        assert idle.phase_flip == pytest.approx(-math.expm1(-1e-6 * white) / 2)
 
 
 def test_documents_are_deterministic() -> None:

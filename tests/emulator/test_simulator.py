@@ -514,6 +514,77 @@ def test_large_noisy_circuits_share_trajectories_in_chunks() -> None:
     assert simulator._plan_chunks(1000, small, noisy=False) == [(1000, 1)]
 
 
+def test_on_sampling_reports_one_trajectory_per_shot_when_affordable() -> None:
+    noise = NoiseModel(t1={"QB1": 10e-6}, t2={"QB1": 8e-6}, gates={})
+    samplings: list[simulator.Sampling] = []
+    run([prx("QB1", PI), measure("QB1")], shots=500, noise=noise, on_sampling=samplings.append)
+    assert samplings == [simulator.Sampling(shots=500, trajectories=500, effective_shots=500.0)]
+    run([prx("QB1", PI), measure("QB1")], shots=500, on_sampling=samplings.append)
+    assert len(samplings) == 1  # nothing to report without noise
+
+
+def test_effective_sample_size_of_shared_trajectories_lies_between_trajectories_and_shots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(simulator, "_WORK_BUDGET", 1 << 9)
+    noise = NoiseModel(t1={"QB1": 10e-6}, t2={"QB1": 8e-6}, gates={})
+    samplings: list[simulator.Sampling] = []
+    decaying = [prx("QB1", PI), Instruction("delay", ("QB1",), {"duration": 7e-6}), measure("QB1")]
+    run(decaying, shots=4000, noise=noise, on_sampling=samplings.append)
+    # A coherent superposition: every trajectory gives the same 50/50, the shots are as good as independent.
+    run([prx("QB1", PI / 2), measure("QB1")], shots=4000, noise=noise, on_sampling=samplings.append)
+    decayed, coherent = samplings
+    assert decayed.trajectories < 4000 and coherent.trajectories < 4000
+    assert decayed.trajectories / 2 < decayed.effective_shots < 2 * decayed.trajectories
+    assert coherent.effective_shots > 2000
+
+
+ECHO_NOISE = NoiseModel(  # quasi-static dephasing only: T2 = 1 us, echo T2 = 2 T1 (no white dephasing)
+    t1={f"QB{q}": 1.0 for q in range(1, 16)},
+    t2={f"QB{q}": 1e-6 for q in range(1, 16)},
+    t2_echo={f"QB{q}": 2.0 for q in range(1, 16)},
+    gates={},
+)
+
+
+@pytest.mark.parametrize("variant", ["plain", "large state", "feedback after the echo"])
+def test_an_echo_refocuses_the_quasi_static_detuning_on_every_path(variant: str) -> None:
+    wait = Instruction("delay", ("QB1",), {"duration": 1.5e-6})
+    prefix: list[Instruction] = []
+    after: list[Instruction] = []
+    if variant == "large state":
+        prefix = [prx(f"QB{q}", PI / 2, q) for q in range(2, 16)]
+    if variant == "feedback after the echo":
+        # The second wait leaves the pi pulse's frame anti-diagonal; the cc_prx flushes it with a phase pending.
+        prefix = [prx("QB2", PI / 2), measure("QB2", key="f", feedback_key="f")]
+        args = {"angle": 0.0, "phase": 0.0, "feedback_qubit": "QB2", "feedback_key": "f"}
+        after = [Instruction("cc_prx", ("QB1",), args)]
+    shots = 1000
+    echo = [
+        *prefix,
+        prx("QB1", PI / 2),
+        wait,
+        prx("QB1", PI),
+        wait,
+        *after,
+        prx("QB1", PI / 2),
+        measure("QB1"),
+    ]
+    ramsey = [*prefix, prx("QB1", PI / 2), wait, wait, *after, prx("QB1", -PI / 2), measure("QB1")]
+    assert within(np.mean(run(echo, shots=shots, noise=ECHO_NOISE)["m"]), 0.0, shots)
+    assert within(np.mean(run(ramsey, shots=shots, noise=ECHO_NOISE)["m"]), (1 - math.exp(-3)) / 2, shots)
+
+
+def test_a_delay_of_a_million_t1_decays_and_leaves_no_null_state() -> None:
+    noise = NoiseModel(t1={"QB1": 1e-6, "QB2": 1e-6}, t2={"QB1": 1e-6, "QB2": 1e-6}, gates={})
+    long_wait = Instruction("delay", ("QB1",), {"duration": 1.0})
+    result = run(
+        [prx("QB1", PI / 2), measure("QB1", key="a"), long_wait, measure("QB1", "QB2", key="m")], noise=noise
+    )
+    assert np.mean(result["a"]) > 0.4  # half the shots were exactly |1⟩ before the wait
+    assert np.sum(result["m"]) == 0
+
+
 # --- frames, layout changes and the global factor (checked against dense matrices) --------------------------
 
 
