@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import emulator, facade, latency, many_jobs, memory, polling, submit_path, transport
+from . import emulator, error_bodies, facade, latency, many_jobs, memory, polling, submit_path, transport
 from ._common import FULL, QUICK, Measurement, Sizes, load_reference
 
 BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
     "memory": memory.run,
     "emulator": emulator.run,
     "transport": transport.run,
+    "error-bodies": error_bodies.run,
 }
 
 

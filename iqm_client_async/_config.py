@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from urllib.parse import urlsplit
 
+from ._arguments import check_integer, check_number, check_optional_text, check_path_like
 from ._errors import ClientConfigurationError
+from ._sanitize import shown
 from ._transport import NetworkOptions
 
 __all__ = [
@@ -36,6 +38,10 @@ DEFAULT_MAX_CONCURRENT_REQUESTS = 32
 DEFAULT_REQUESTS_PER_SECOND = math.inf
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_MAX_URL_LENGTH = 2048
+_MAX_RETRIES = 100
+_MAX_CONCURRENT_REQUESTS = 10_000
+_INVALID = "invalid_argument"
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,23 @@ def normalize_server_url(url: str) -> str:
         ClientConfigurationError: the URL is not usable (scheme, non-ASCII, obsolete forms, or names a
             quantum computer).
     """
+    if not isinstance(url, str):
+        raise ClientConfigurationError(
+            f"iqm_server_url must be a str, got {type(url).__name__} {shown(url)}.", error_code=_INVALID
+        )
     if not url.isascii():
-        raise ClientConfigurationError(f"Non-ASCII characters in URL: {url!r}")
+        raise ClientConfigurationError(f"Non-ASCII characters in URL: {shown(url, 200)}")
+    if not url.isprintable() or len(url) > _MAX_URL_LENGTH:
+        raise ClientConfigurationError(
+            f"iqm_server_url must be one line of printable characters, at most {_MAX_URL_LENGTH} long, "
+            f"got {shown(url, 200)}.",
+            error_code=_INVALID,
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ClientConfigurationError(f"Invalid IQM Server URL {url!r}: {exc}") from None
+        raise ClientConfigurationError(f"Invalid IQM Server URL {shown(url, 200)}: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise ClientConfigurationError(
             f"The URL schema has to be http or https. Incorrect schema in URL: {url}"
@@ -142,7 +158,19 @@ def _float_env(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ClientConfigurationError(
-            f"Environment variable {name} must be a number, got {raw!r}."
+            f"Environment variable {name} must be a number, got {shown(raw)}."
+        ) from None
+
+
+def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ClientConfigurationError(
+            f"Environment variable {name} must be a whole number, got {shown(raw)}."
         ) from None
 
 
@@ -168,6 +196,12 @@ def resolve_settings(
             bearer token over plain HTTP to a remote host, or bad numeric settings.
     """
     env = os.environ if environ is None else environ
+    quantum_computer = check_optional_text(quantum_computer, "quantum_computer", max_length=200)
+    token = check_optional_text(token, "token", ascii_header=True, secret=True, max_length=1 << 16)
+    tokens_file = check_path_like(tokens_file, "tokens_file")
+    client_signature = check_optional_text(
+        client_signature, "client_signature", ascii_header=True, max_length=1000
+    )
     url = iqm_server_url or _env(env, "IQM_SERVER_URL")
     if not url:
         raise ClientConfigurationError(
@@ -201,37 +235,45 @@ def resolve_settings(
             "Use https, or set INSECURE_ALLOW_NON_HTTPS_AUTH=true if you really mean it."
         )
 
-    resolved_timeout = (
-        timeout if timeout is not None else _float_env(env, "IQM_CLIENT_REQUESTS_TIMEOUT", DEFAULT_TIMEOUT)
+    resolved_timeout = _positive(
+        timeout if timeout is not None else _float_env(env, "IQM_CLIENT_REQUESTS_TIMEOUT", DEFAULT_TIMEOUT),
+        "timeout" if timeout is not None else "IQM_CLIENT_REQUESTS_TIMEOUT",
     )
-    resolved_retries = (
+    resolved_retries = _count(
         max_retries
         if max_retries is not None
-        else int(_float_env(env, "IQM_CLIENT_MAX_RETRIES", DEFAULT_MAX_RETRIES))
+        else _int_env(env, "IQM_CLIENT_MAX_RETRIES", DEFAULT_MAX_RETRIES),
+        "max_retries" if max_retries is not None else "IQM_CLIENT_MAX_RETRIES",
+        minimum=0,
+        maximum=_MAX_RETRIES,
     )
-    resolved_poll = (
+    resolved_poll = _positive(
         max_poll_interval
         if max_poll_interval is not None
-        else _float_env(env, "IQM_CLIENT_SECONDS_BETWEEN_CALLS", DEFAULT_MAX_POLL_INTERVAL)
+        else _float_env(env, "IQM_CLIENT_SECONDS_BETWEEN_CALLS", DEFAULT_MAX_POLL_INTERVAL),
+        "max_poll_interval" if max_poll_interval is not None else "IQM_CLIENT_SECONDS_BETWEEN_CALLS",
     )
     numbers = {
         "timeout": resolved_timeout,
         "max_poll_interval": resolved_poll,
-        "architecture_ttl": DEFAULT_ARCHITECTURE_TTL if architecture_ttl is None else architecture_ttl,
-        "requests_per_second": DEFAULT_REQUESTS_PER_SECOND
-        if requests_per_second is None
-        else requests_per_second,
+        "architecture_ttl": _positive(
+            DEFAULT_ARCHITECTURE_TTL if architecture_ttl is None else architecture_ttl,
+            "architecture_ttl",
+            allow_zero=True,
+            allow_infinity=True,
+        ),
+        "requests_per_second": _positive(
+            DEFAULT_REQUESTS_PER_SECOND if requests_per_second is None else requests_per_second,
+            "requests_per_second",
+            allow_infinity=True,
+        ),
     }
-    for name, value in numbers.items():
-        if value <= 0 and name != "architecture_ttl":
-            raise ClientConfigurationError(f"{name} must be positive, got {value!r}.")
-    concurrency = (
-        DEFAULT_MAX_CONCURRENT_REQUESTS if max_concurrent_requests is None else max_concurrent_requests
+    concurrency = _count(
+        DEFAULT_MAX_CONCURRENT_REQUESTS if max_concurrent_requests is None else max_concurrent_requests,
+        "max_concurrent_requests",
+        minimum=1,
+        maximum=_MAX_CONCURRENT_REQUESTS,
     )
-    if concurrency < 1:
-        raise ClientConfigurationError(f"max_concurrent_requests must be >= 1, got {concurrency!r}.")
-    if resolved_retries < 0:
-        raise ClientConfigurationError(f"max_retries must be >= 0, got {resolved_retries!r}.")
 
     return Settings(
         root_url=root_url,
@@ -285,3 +327,15 @@ def resolve_network_options(
 
     proxies = {scheme: value for scheme in ("http", "https", "all") if (value := variable(f"{scheme}_proxy"))}
     return NetworkOptions(verify=verify, proxies=proxies, no_proxy=variable("no_proxy"))
+
+
+def _positive(value: object, name: str, *, allow_zero: bool = False, allow_infinity: bool = False) -> float:
+    number = check_number(value, name, allow_minimum=allow_zero, allow_infinity=allow_infinity)
+    assert number is not None
+    return number
+
+
+def _count(value: object, name: str, *, minimum: int, maximum: int) -> int:
+    number = check_integer(value, name, minimum=minimum, maximum=maximum)
+    assert number is not None
+    return number

@@ -3,9 +3,10 @@
 ::
 
     IQMError
-    ├── ClientConfigurationError        bad settings: URL, auth combination, quantum computer name
+    ├── ClientConfigurationError        bad settings (URL, auth, numbers), job ids, other non-circuit arguments
     ├── ClientAuthenticationError       no usable token (tokens file missing, unreadable or expired)
-    ├── CircuitValidationError          a circuit the server would reject, caught before any request
+    ├── CircuitValidationError          a circuit or run-request argument the server would reject, caught
+    │                                   before any request (shots < 1 is a ValueError, as in the reference)
     ├── APIConnectionError              the server could not be reached, or the connection broke
     │   ├── APITimeoutError             a request timed out (connect, read, write or pool)
     │   └── SubmissionOutcomeUnknownError   a submit may or may not have created a job (carries the key)
@@ -93,7 +94,8 @@ class IQMError(Exception):
 
 
 class ClientConfigurationError(IQMError):
-    """The client's settings are invalid (URL, authentication parameters, quantum computer)."""
+    """The client's settings are invalid (URL, authentication, numbers), or an argument outside a run
+    request is (a job id or calibration set id that is not a UUID, a batch setting)."""
 
 
 class ClientAuthenticationError(IQMError):
@@ -101,7 +103,7 @@ class ClientAuthenticationError(IQMError):
 
 
 class CircuitValidationError(IQMError):
-    """A circuit failed validation before anything was sent.
+    """A circuit, or another argument of a run request, failed validation before anything was sent.
 
     Attributes:
         circuit_index: position of the offending circuit in the submitted batch, if known.
@@ -173,12 +175,29 @@ class APIStatusError(IQMError):
         method: the request method.
         url: the request URL.
         retry_after: seconds the server asked us to wait (``Retry-After``), if it said so.
-        response: the ``httpx.Response`` (status, headers, body), when the error came from one.
+        response: the ``httpx.Response`` (status, headers, body), when the error came from one; a copy
+            with the client's token redacted from its body, headers and request.
     """
 
     status: ClassVar[int | None] = None
     retry_after: float | None = None
-    response: httpx.Response | None = None
+    _response: httpx.Response | None = None
+    _raw_response: httpx.Response | None = None
+
+    @property
+    def response(self) -> httpx.Response | None:
+        """The response this error came from, with the client's token redacted (see the class doc)."""
+        return self._response
+
+    @response.setter
+    def response(self, response: httpx.Response | None) -> None:
+        if response is None or response is self._raw_response:
+            if response is None:
+                self._response = self._raw_response = None
+            return
+        from ._error_bodies import without_token  # the body helpers import this module
+
+        self._raw_response, self._response = response, without_token(response)
 
     def __init__(
         self,

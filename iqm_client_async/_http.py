@@ -52,6 +52,7 @@ from ._errors import (
     SubmissionOutcomeUnknownError,
     SystemUnavailableError,
 )
+from ._sanitize import shown
 from ._testing import is_testing
 from ._transport import DefaultTransport, NetworkOptions
 
@@ -314,7 +315,7 @@ class HTTPClient:
                 location = response.headers.get("location")
                 raise RedirectRefusedError(
                     f"The server redirected GET {request.url} more than {MAX_REDIRECTS} times "
-                    f"(a redirect loop?); the last Location was {location!r}.",
+                    f"(a redirect loop?); the last Location was {shown(location, 200)}.",
                     location=location,
                     status_code=response.status_code,
                     method=request.method,
@@ -361,7 +362,7 @@ class HTTPClient:
         if response.is_redirect:
             location = response.headers.get("location")
             raise RedirectRefusedError(
-                f"The server requested a redirect to {location!r} during a {method} request; "
+                f"The server requested a redirect to {shown(location, 200)} during a {method} request; "
                 "redirects are not followed for requests that change server state.",
                 location=location,
                 status_code=response.status_code,

@@ -18,6 +18,16 @@ import httpx
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from ._arguments import (
+    Submission,
+    check_batch_arguments,
+    check_calibration_set_id,
+    check_client_arguments,
+    check_job_id,
+    check_run_request,
+    check_submission,
+    path_segment,
+)
 from ._channel_properties import decode_feedback_groups
 from ._config import Settings, resolve_network_options, resolve_settings
 from ._errors import (
@@ -29,6 +39,7 @@ from ._errors import (
 )
 from ._http import HTTPClient, RetryKind
 from ._poller import JobPoller
+from ._sanitize import bearer_token, one_line, redact_bytes
 from .batch import JobBatch
 from .calibration import ObservationFinder
 from .job import AsyncCircuitJob
@@ -49,7 +60,8 @@ from .models import (
     StaticQuantumArchitecture,
     serialize_run_request,
 )
-from .validation import validate_circuits_dynamic, validate_circuits_static
+from .models.results import ExpectedMeasurements, check_measurement_counts, decode_measurement_results
+from .validation import MeasurementWidths, validate_circuits_dynamic
 
 __all__ = ["AsyncIQMClient"]
 
@@ -63,7 +75,6 @@ _API = "/api/v1"
 _JOB_DATA = TypeAdapter(JobData)
 _DUTS = TypeAdapter(list[DutData])
 _SQAS = TypeAdapter(list[StaticQuantumArchitecture])
-_MEASUREMENTS: TypeAdapter[CircuitMeasurementResultsBatch] = TypeAdapter(CircuitMeasurementResultsBatch)
 _COUNTS = TypeAdapter(list[CircuitMeasurementCounts])
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
 _QUANTUM_COMPUTERS = TypeAdapter(ListQuantumComputersResponse)
@@ -73,17 +84,31 @@ _JSON_OBJECTS = TypeAdapter(list[dict[str, Any]])
 _CIRCUIT_JOB = "circuit"
 
 
+def _content(response: httpx.Response) -> bytes:
+    """The body with the client's own token redacted, so that no text decoded from it can carry it."""
+    return redact_bytes(response.content, bearer_token(response.request))
+
+
 def _decode(adapter: TypeAdapter[T], response: httpx.Response) -> T:
     try:
-        return adapter.validate_json(response.content)
+        return adapter.validate_json(_content(response))
     except PydanticValidationError as exc:
-        raise ResponseDecodeError(
+        raise _decode_error(exc, response) from None
+
+
+def _decode_error(exc: PydanticValidationError, response: httpx.Response) -> ResponseDecodeError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = "/".join(str(part) for part in first["loc"])
+    return ResponseDecodeError(
+        one_line(
             f"Unexpected response from {response.request.method} {response.request.url}: "
-            f"{exc.error_count()} validation error(s): {exc.errors()[0]['msg']}"
-        ) from None
+            f"{exc.error_count()} validation error(s), first at {where or 'the top level'}: {first['msg']}",
+            500,
+        )
+    )
 
 
-def _calset_path(calibration_set_id: UUID | str | None) -> str:
+def _calset_path(calibration_set_id: UUID | None) -> str:
     return "default" if calibration_set_id is None else str(calibration_set_id)
 
 
@@ -198,6 +223,7 @@ class AsyncIQMClient:
         storage: object = None,
     ) -> None:
         _refuse_executor_form(executor, storage)
+        check_client_arguments(transport, idempotent_submissions, verify)
         self._settings: Settings = resolve_settings(
             iqm_server_url,
             quantum_computer=quantum_computer,
@@ -218,6 +244,7 @@ class AsyncIQMClient:
         self._locks: dict[str, anyio.Lock] = {}
         self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
         self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
+        self._expected_measurements = ExpectedMeasurements()
         self._poller = JobPoller(
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
@@ -269,7 +296,7 @@ class AsyncIQMClient:
         return (await self.resolve_quantum_computer()).alias
 
     async def _qc_path(self, suffix: str) -> str:
-        return f"{_API}/quantum-computers/{await self._qc_alias()}/{suffix}"
+        return f"{_API}/quantum-computers/{path_segment(await self._qc_alias())}/{suffix}"
 
     async def _honours_idempotency(self) -> bool:
         if self._idempotent_submissions is not None:
@@ -303,7 +330,7 @@ class AsyncIQMClient:
 
         async def resolve() -> QuantumComputer:
             computers = await self.get_quantum_computers()
-            available = ", ".join(qc.alias for qc in computers)
+            available = one_line(", ".join(qc.alias for qc in computers), 500)  # server text
             wanted = self._settings.quantum_computer
             if wanted is None:
                 if len(computers) != 1:
@@ -315,7 +342,8 @@ class AsyncIQMClient:
                 if qc.alias == wanted:
                     return qc
             raise ClientConfigurationError(
-                f'Quantum computer "{wanted}" does not exist. Available quantum computers are: {available}'
+                f'Quantum computer "{one_line(wanted, 100)}" does not exist. '
+                f"Available quantum computers are: {available}"
             )
 
         self._quantum_computer = await self._once("quantum_computer", resolve)
@@ -378,7 +406,10 @@ class AsyncIQMClient:
         async def fetch() -> StaticQuantumArchitecture:
             await self._get_dut_label()
             path = await self._qc_path("artifacts/static-quantum-architectures")
-            return _decode(_SQAS, await self._http.request("GET", path))[0]
+            architectures = _decode(_SQAS, await self._http.request("GET", path))
+            if not architectures:
+                raise ResponseDecodeError(f"GET {path} returned no static quantum architecture.")
+            return architectures[0]
 
         return await self._once("static_architecture", fetch)
 
@@ -403,20 +434,24 @@ class AsyncIQMClient:
         self, calibration_set_id: UUID | None = None
     ) -> ObservationSetWithObservations:
         """A calibration set (the current default one when ``calibration_set_id`` is None)."""
-        path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}"
+        calibration_set_id = check_calibration_set_id(calibration_set_id)
+        path = f"{_API}/calibration-sets/{path_segment(await self._qc_alias())}/{_calset_path(calibration_set_id)}"
         return _decode(_OBSERVATION_SET, await self._http.request("GET", path))
 
     async def get_quality_metric_set(
         self, calibration_set_id: UUID | None = None
     ) -> ObservationSetWithObservations:
         """The quality metrics of a calibration set (the current default one when None)."""
-        path = f"{_API}/calibration-sets/{await self._qc_alias()}/{_calset_path(calibration_set_id)}/metrics"
+        calibration_set_id = check_calibration_set_id(calibration_set_id)
+        alias = path_segment(await self._qc_alias())
+        path = f"{_API}/calibration-sets/{alias}/{_calset_path(calibration_set_id)}/metrics"
         return _decode(_OBSERVATION_SET, await self._http.request("GET", path))
 
     async def get_calibration_quality_metrics(
         self, calibration_set_id: UUID | None = None
     ) -> ObservationFinder:
         """Calibration set and quality metrics in a searchable ``ObservationFinder`` (experimental API)."""
+        calibration_set_id = check_calibration_set_id(calibration_set_id)
         logger.warning(
             "get_calibration_quality_metrics is an experimental method; its API may change "
             "without backwards compatibility."
@@ -448,6 +483,7 @@ class AsyncIQMClient:
         reused for ``architecture_ttl`` seconds, and dropped as soon as a job reports that the server
         used a different calibration set.
         """
+        calibration_set_id = check_calibration_set_id(calibration_set_id)
         if calibration_set_id is not None:
             if calibration_set_id in self._architectures:
                 return self._architectures[calibration_set_id]
@@ -464,7 +500,7 @@ class AsyncIQMClient:
                 if anyio.current_time() - fetched_at < self._settings.architecture_ttl:
                     return architecture
             path = (
-                f"{_API}/calibration-sets/{await self._qc_alias()}/"
+                f"{_API}/calibration-sets/{path_segment(await self._qc_alias())}/"
                 f"{_calset_path(calibration_set_id)}/dynamic-quantum-architecture"
             )
             architecture = _decode(_DQA, await self._http.request("GET", path))
@@ -498,27 +534,19 @@ class AsyncIQMClient:
 
         Raises:
             ValueError: ``shots`` < 1.
-            CircuitValidationError: a circuit is invalid; the message names circuit, instruction and problem.
+            CircuitValidationError: a circuit or another argument is invalid; the message names the
+                argument (circuit, instruction) and the problem.
         """
-        if shots < 1:
-            raise ValueError("Number of shots must be greater than zero.")
-        options = options or CircuitCompilationOptions()
-        normalized = validate_circuits_static(circuits)
-        architecture = await self.get_dynamic_quantum_architecture(calibration_set_id)
-        validate_circuits_dynamic(normalized, architecture, qubit_mapping, options.move_gate_validation)
-        try:
-            return PostJobsRequest.from_validated(
-                normalized,
+        return await _build_run_request(
+            self,
+            check_submission(
+                circuits,
                 qubit_mapping=qubit_mapping,
                 calibration_set_id=calibration_set_id,
                 shots=shots,
                 options=options,
-            )
-        except PydanticValidationError as exc:
-            raise CircuitValidationError(
-                f"Invalid run request: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-                error_code="invalid_run_request",
-            ) from None
+            ),
+        )
 
     async def submit_circuits(
         self,
@@ -542,18 +570,20 @@ class AsyncIQMClient:
 
         Raises:
             ValueError: ``shots`` < 1.
-            CircuitValidationError: before any request, for invalid circuits.
+            CircuitValidationError: before any request, for invalid circuits or arguments.
             SubmissionOutcomeUnknownError: the submission failed after it may have reached the server.
             APIStatusError: the server refused the job.
         """
-        request = await self.create_run_request(
+        submission = check_submission(
             circuits,
             qubit_mapping=qubit_mapping,
             calibration_set_id=calibration_set_id,
             shots=shots,
             options=options,
+            use_timeslot=use_timeslot,
         )
-        return await self.submit_run_request(request, use_timeslot=use_timeslot)
+        request = await _build_run_request(self, submission)
+        return await _post_run_request(self, request, use_timeslot, submission.measurement_keys)
 
     async def submit_run_request(
         self, run_request: PostJobsRequest, use_timeslot: bool = False
@@ -561,27 +591,13 @@ class AsyncIQMClient:
         """Submit a prepared run request (see ``create_run_request``); return the job.
 
         Every submission carries a fresh ``Idempotency-Key``; see the retry rules in the README.
+
+        Raises:
+            ValueError: ``run_request.shots`` < 1.
+            CircuitValidationError: before any request, for an invalid request or ``use_timeslot``.
         """
-        content = serialize_run_request(run_request)
-        if os.environ.get("IQM_CLIENT_DEBUG") == "1":
-            print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
-        path = f"{_API}/jobs/{await self._qc_alias()}/circuit"
-        honoured = await self._honours_idempotency()
-        response = await self._http.request(
-            "POST",
-            path,
-            retry=RetryKind.SUBMIT_WITH_KEY if honoured else RetryKind.SUBMIT,
-            params={"use_timeslot": "true" if use_timeslot else "false"},
-            content=content,
-            headers={"Content-Type": "application/json; charset=UTF-8", "Idempotency-Key": str(uuid.uuid4())},
-        )
-        job = AsyncCircuitJob(
-            _decode(_JOB_DATA, response),
-            self,
-            uses_default_calibration=run_request.calibration_set_id is None,
-            definition=run_request,
-        )
-        return job
+        request, measurement_keys = check_run_request(run_request, use_timeslot)
+        return await _post_run_request(self, request, use_timeslot, measurement_keys)
 
     def batch(
         self,
@@ -601,6 +617,7 @@ class AsyncIQMClient:
             progress: tqdm progress bar; None shows it only when interactive and tqdm is installed.
             max_concurrent_submissions: submissions in flight at once.
         """
+        check_batch_arguments(timeout, progress, max_concurrent_submissions)
         return JobBatch(
             self, timeout=timeout, progress=progress, max_concurrent_submissions=max_concurrent_submissions
         )
@@ -609,7 +626,7 @@ class AsyncIQMClient:
 
     async def get_job_data(self, job_id: UUID) -> JobData:
         """The job's current status document (no warnings emitted)."""
-        return await self._fetch_job_data(job_id)
+        return await self._fetch_job_data(check_job_id(job_id))
 
     async def _fetch_job_data(self, job_id: UUID, *, background: bool = False) -> JobData:
         response = await self._http.request("GET", f"{_API}/jobs/{job_id}", background=background)
@@ -623,6 +640,7 @@ class AsyncIQMClient:
         Raises:
             IQMError: the job is not a circuit job (e.g. a pulse-level ``run`` job).
         """
+        job_id = check_job_id(job_id)
         data = await self.get_job_data(job_id)
         _require_circuit_job(data)
         for message in data.messages:
@@ -633,29 +651,43 @@ class AsyncIQMClient:
 
     async def cancel_job(self, job_id: UUID) -> None:
         """Cancel a job: a waiting job never runs, a running one is interrupted, a finished one is unchanged."""
+        job_id = check_job_id(job_id)
         await self._http.request("POST", f"{_API}/jobs/{job_id}/cancel")
 
     async def delete_job(self, job_id: UUID) -> None:
         """Cancel a job and remove it from the server. There is no way to recover a deleted job."""
+        job_id = check_job_id(job_id)
         await self._http.request("DELETE", f"{_API}/jobs/{job_id}")
 
     async def get_job_measurements(self, job_id: UUID) -> CircuitMeasurementResultsBatch:
-        """Per-circuit measurement results: ``{key: [[bit per locus qubit] per shot]}``."""
+        """Per-circuit measurement results: ``{key: [[bit per locus qubit] per shot]}``.
+
+        Raises:
+            ResponseDecodeError: the results are malformed (a value other than 0/1, rows of a key of
+                different lengths or not as long as the key's locus, keys with different shot counts).
+        """
+        job_id = check_job_id(job_id)
         response = await self._http.request("GET", f"{_API}/jobs/{job_id}/artifacts/measurements")
-        return _decode(_MEASUREMENTS, response)
+        return decode_measurement_results(
+            _content(response), job_id=job_id, expected=self._expected_measurements.get(job_id)
+        )
 
     async def get_job_measurement_counts(self, job_id: UUID) -> list[CircuitMeasurementCounts]:
         """Per-circuit measurement histograms."""
+        job_id = check_job_id(job_id)
         response = await self._http.request("GET", f"{_API}/jobs/{job_id}/artifacts/measurement_counts")
-        return _decode(_COUNTS, response)
+        counts = _decode(_COUNTS, response)
+        check_measurement_counts(counts, job_id=job_id)
+        return counts
 
     async def _get_submit_circuits_payload(self, job_id: UUID) -> PostJobsRequest:
         """The request that created a circuit job, as the server stored it."""
+        job_id = check_job_id(job_id)
         response = await self._http.request("GET", f"{_API}/jobs/{job_id}/payload")
         try:
-            return PostJobsRequest.from_payload_json(response.content)
+            return PostJobsRequest.from_payload_json(_content(response))
         except PydanticValidationError as exc:
-            raise ResponseDecodeError(f"Unexpected job payload for job {job_id}: {exc}") from None
+            raise _decode_error(exc, response) from None
 
     # ----------------------------------------------------------------- iqm-client 36 vocabulary
 
@@ -767,3 +799,55 @@ class AsyncIQMClient:
                 "proxy it for this user (missing permissions, or the feature is disabled)."
             )
         return qc.proxy_path
+
+
+async def _build_run_request(client: AsyncIQMClient, submission: Submission) -> PostJobsRequest:
+    """The run request of checked arguments, after the checks against the dynamic architecture."""
+    options = submission.options
+    architecture = await client.get_dynamic_quantum_architecture(submission.calibration_set_id)
+    validate_circuits_dynamic(
+        submission.circuits, architecture, submission.qubit_mapping, options.move_gate_validation
+    )
+    try:
+        return PostJobsRequest.from_validated(
+            submission.circuits,
+            qubit_mapping=submission.qubit_mapping,
+            calibration_set_id=submission.calibration_set_id,
+            shots=submission.shots,
+            options=options,
+        )
+    except PydanticValidationError as exc:
+        raise CircuitValidationError(
+            f"Invalid run request: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+            error_code="invalid_run_request",
+        ) from None
+
+
+async def _post_run_request(
+    client: AsyncIQMClient,
+    run_request: PostJobsRequest,
+    use_timeslot: bool,
+    measurement_keys: list[MeasurementWidths | None],
+) -> AsyncCircuitJob:
+    """POST a checked run request; remember its measurement shapes to check the results against."""
+    content = serialize_run_request(run_request)
+    if os.environ.get("IQM_CLIENT_DEBUG") == "1":
+        print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
+    path = f"{_API}/jobs/{path_segment(await client._qc_alias())}/circuit"
+    honoured = await client._honours_idempotency()
+    response = await client._http.request(
+        "POST",
+        path,
+        retry=RetryKind.SUBMIT_WITH_KEY if honoured else RetryKind.SUBMIT,
+        params={"use_timeslot": "true" if use_timeslot else "false"},
+        content=content,
+        headers={"Content-Type": "application/json; charset=UTF-8", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    job = AsyncCircuitJob(
+        _decode(_JOB_DATA, response),
+        client,
+        uses_default_calibration=run_request.calibration_set_id is None,
+        definition=run_request,
+    )
+    client._expected_measurements.remember(job.job_id, run_request.circuits, measurement_keys)
+    return job

@@ -15,6 +15,7 @@ architecture object and qubit mapping.
 
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,10 +24,18 @@ from typing import Any
 
 from ._errors import CircuitValidationError
 from ._operations import SUPPORTED_OPERATIONS, OperationSpec
+from ._sanitize import shown
 from .models.architecture import DynamicQuantumArchitecture, component_sort_key
 from .models.circuits import Circuit, CircuitOperation, MoveGateValidationMode
 
-__all__ = ["validate_circuits_dynamic", "validate_circuits_static"]
+__all__ = [
+    "MeasurementWidths",
+    "check_json_value",
+    "check_text",
+    "validate_circuits_dynamic",
+    "validate_circuits_static",
+    "validate_circuits_with_keys",
+]
 
 Locus = tuple[str, ...]
 _Fail = Callable[[str], CircuitValidationError]
@@ -34,6 +43,9 @@ _Fail = Callable[[str], CircuitValidationError]
 _OPERATIONS: dict[str, OperationSpec] = dict(SUPPORTED_OPERATIONS)
 _SHOWN_LOCI = 6
 """How many calibrated loci an error message lists."""
+_MAX_MESSAGE = 2000
+"""Longer messages keep their start and end (a 1 MB qubit name must not make a 1 MB message)."""
+_MAX_METADATA_DEPTH = 64
 
 
 # --------------------------------------------------------------------------------------- messages
@@ -41,8 +53,18 @@ _SHOWN_LOCI = 6
 
 def _describe(operation: object) -> str:
     if isinstance(operation, CircuitOperation):
-        return f"{operation.name} on {operation.locus!r}"
+        name = operation.name
+        plain = isinstance(name, str) and len(name) <= 40 and name.isprintable()
+        return f"{name if plain else shown(name, 40)} on {shown(operation.locus)}"
     return type(operation).__name__
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    return (
+        f"{message[: _MAX_MESSAGE // 2]} ... ({len(message)} characters) ... {message[-_MAX_MESSAGE // 4 :]}"
+    )
 
 
 def _error(
@@ -54,13 +76,13 @@ def _error(
 ) -> CircuitValidationError:
     """A CircuitValidationError whose message starts by saying where the problem is."""
     name = circuit.name if circuit is not None and isinstance(circuit.name, str) else None
-    where = f"Circuit {circuit_index}" if name is None else f"Circuit {circuit_index} ({name!r})"
+    where = f"Circuit {circuit_index}" if name is None else f"Circuit {circuit_index} ({shown(name)})"
     if instruction_index is not None:
         where += f", instruction {instruction_index}"
         if operation is not None:
             where += f" ({_describe(operation)})"
     return CircuitValidationError(
-        f"{where}: {message}",
+        _bounded(f"{where}: {message}"),
         circuit_index=circuit_index,
         circuit_name=name,
         instruction_index=instruction_index,
@@ -99,17 +121,136 @@ def validate_circuits_static(circuits: Sequence[Circuit | str]) -> list[Circuit 
         CircuitValidationError: the first problem found, naming the circuit (index and name), the
             instruction (index, operation and locus) and what is wrong.
     """
+    return validate_circuits_with_keys(circuits)[0]
+
+
+MeasurementWidths = dict[str, int]
+"""The measurement keys of a circuit, each with the number of components it measures."""
+
+
+def validate_circuits_with_keys(
+    circuits: Sequence[Circuit | str],
+) -> tuple[list[Circuit | str], list[MeasurementWidths | None]]:
+    """:func:`validate_circuits_static`, also returning each circuit's measurement keys and widths.
+
+    The widths come from the same pass over the instructions (``None`` for a QIR program), so that
+    results can be checked against them at no extra cost.
+    """
     if isinstance(circuits, str | Circuit):
         raise CircuitValidationError("circuits must be a sequence of circuits, not a single circuit.")
+    _check_container(circuits)
     normalized: list[Circuit | str] = []
+    widths: list[MeasurementWidths | None] = []
     for index, circuit in enumerate(circuits):
         if isinstance(circuit, Circuit):
-            normalized.append(_validate_circuit(circuit, index))
+            checked, keys = _validate_circuit(circuit, index)
+            normalized.append(checked)
+            widths.append(keys)
         elif isinstance(circuit, str):
+            problem = check_text(circuit)
+            if problem:
+                raise CircuitValidationError(
+                    f"Circuit {index}: the QIR program {problem}.", circuit_index=index
+                )
             normalized.append(circuit)
+            widths.append(None)
         else:
             raise _not_a_circuit(circuit, index)
-    return normalized
+    return normalized, widths
+
+
+def _check_container(circuits: object) -> None:
+    """``circuits`` must be a non-empty list (or tuple): not None, a dict, a set or an iterator."""
+    if isinstance(circuits, bytes | Mapping | set | frozenset) or not isinstance(circuits, Sequence):
+        hints = {
+            "NoneType": " Pass a list with at least one Circuit.",
+            "dict": " A dict's keys would be sent as QIR programs; pass list(...) of its values if they are circuits.",
+        }
+        hint = hints.get(
+            type(circuits).__name__, " Pass a list of Circuit objects (list(...) of an iterator)."
+        )
+        raise CircuitValidationError(
+            f"circuits must be a list of circuits, got {type(circuits).__name__}.{hint}",
+            error_code="invalid_argument",
+        )
+    if not circuits:
+        raise CircuitValidationError(
+            "circuits must not be empty: pass a list with at least one Circuit.",
+            error_code="invalid_argument",
+        )
+
+
+def check_text(text: str) -> str | None:
+    """What makes ``text`` impossible to send as JSON (a lone surrogate), or None if nothing does."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"contains a lone surrogate ({text[exc.start]!r} at position {exc.start}), which cannot be encoded "
+            "as UTF-8; decode your input with errors='replace' or remove it"
+        )
+    return None
+
+
+class _NotJSON(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path: list[str] = []
+
+
+_JSON_SCALARS = (str, int, float, type(None))
+
+
+def check_json_value(value: object, name: str = "metadata") -> str | None:
+    """What makes ``value`` impossible to send as JSON (NaN, infinity, a lone surrogate, an object that
+    has no JSON form, nesting deeper than 64 levels), naming where it is; None if it can be sent."""
+    try:
+        _check_json(value, 0)
+    except _NotJSON as exc:
+        return f"{name}{''.join(reversed(exc.path))} {exc.problem}"
+    return None
+
+
+def _check_json(value: object, depth: int) -> None:
+    if isinstance(value, str):
+        problem = check_text(value)
+        if problem:
+            raise _NotJSON(problem)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotJSON(f"is {value!r}, which JSON cannot carry; use None or a finite number")
+    elif isinstance(value, _JSON_SCALARS):
+        return
+    elif depth >= _MAX_METADATA_DEPTH:
+        raise _NotJSON(f"is nested deeper than {_MAX_METADATA_DEPTH} levels")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            try:
+                if not isinstance(key, str | int | float | bool) or (
+                    isinstance(key, float) and not math.isfinite(key)
+                ):
+                    raise _NotJSON(
+                        f"has the key {shown(key)}, which cannot be a JSON object key; use strings"
+                    )
+                _check_json(key, depth + 1)
+                _check_json(item, depth + 1)
+            except _NotJSON as exc:
+                exc.path.append(f"[{shown(key, 40)}]")
+                raise
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            try:
+                _check_json(item, depth + 1)
+            except _NotJSON as exc:
+                exc.path.append(f"[{position}]")
+                raise
+    else:
+        raise _NotJSON(
+            f"holds a {type(value).__name__}, which has no JSON form; use dict, list, str, int, float, bool or None"
+        )
 
 
 def _not_a_circuit(circuit: object, index: int) -> CircuitValidationError:
@@ -126,10 +267,24 @@ def _not_a_circuit(circuit: object, index: int) -> CircuitValidationError:
     return CircuitValidationError(message, circuit_index=index)
 
 
-def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
-    """Validate one circuit; return it, or a normalized copy if anything needed converting."""
+def _validate_circuit(circuit: Circuit, index: int) -> tuple[Circuit, MeasurementWidths]:
+    """Validate one circuit; return it (or a normalized copy) and its measurement keys and widths."""
     if not isinstance(circuit.name, str) or not circuit.name:
         raise _error("A circuit should have a non-empty string for a name.", index, circuit)
+    problem = check_text(circuit.name)
+    if problem:
+        raise _error(f"The circuit name {problem}.", index, circuit)
+    if circuit.metadata is not None:
+        if not isinstance(circuit.metadata, dict):
+            raise _error(
+                f"metadata must be a dict (or None), not {type(circuit.metadata).__name__} "
+                f"{shown(circuit.metadata)}; e.g. metadata={{'note': ...}}.",
+                index,
+                circuit,
+            )
+        problem = check_json_value(circuit.metadata)
+        if problem:
+            raise _error(f"{problem}.", index, circuit)
     instructions: Sequence[Any] = circuit.instructions
     if not isinstance(instructions, tuple | list) and (
         not isinstance(instructions, Sequence) or isinstance(instructions, str)
@@ -144,7 +299,7 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
         raise _error("Each circuit should have at least one instruction.", index, circuit)
 
     shapes = _valid_shapes
-    measurement_keys: set[str] = set()
+    measurement_keys: MeasurementWidths = {}
     replaced: list[CircuitOperation] | None = None
     for position, operation in enumerate(instructions):
         # Fast path: an instruction whose (name, locus, implementation) passed before and whose arguments
@@ -158,13 +313,18 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
             args = operation.args
             if type(args) is dict and len(args) == spec.required_count:
                 for arg_name, arg_type in spec.required_typed:
-                    if type(args.get(arg_name)) is not arg_type:
+                    value: Any = args.get(arg_name)
+                    value_type = type(value)
+                    if value_type is not arg_type:
+                        break
+                    # NaN and infinities (x - x is not 0.0) and non-ASCII text take the checked path
+                    if value - value != 0.0 if arg_type is float else not value.isascii():
                         break
                 else:
                     if spec.has_key:
                         if args["key"] in measurement_keys:
                             raise _duplicate_key(operation, index, circuit, position)
-                        measurement_keys.add(args["key"])
+                        measurement_keys[args["key"]] = len(operation.locus)
                     continue
         normalized = _normalize_operation(operation, index, circuit, position)
         if normalized is not operation:
@@ -174,10 +334,12 @@ def _validate_circuit(circuit: Circuit, index: int) -> Circuit:
         if _OPERATIONS[normalized.name].has_key:
             if normalized.args["key"] in measurement_keys:
                 raise _duplicate_key(normalized, index, circuit, position)
-            measurement_keys.add(normalized.args["key"])
+            measurement_keys[normalized.args["key"]] = len(normalized.locus)
     if replaced is None and isinstance(instructions, tuple | list):
-        return circuit
-    return replace(circuit, instructions=tuple(replaced if replaced is not None else instructions))
+        return circuit, measurement_keys
+    return replace(
+        circuit, instructions=tuple(replaced if replaced is not None else instructions)
+    ), measurement_keys
 
 
 _MAX_SHAPES = 1 << 16
@@ -226,7 +388,7 @@ def _normalize_operation(operation: object, index: int, circuit: Circuit, positi
     name = operation.name
     spec = _OPERATIONS.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise fail(f"Unknown operation {name!r}. Supported operations are {', '.join(_OPERATIONS)!r}.")
+        raise fail(f"Unknown operation {shown(name)}. Supported operations are {', '.join(_OPERATIONS)!r}.")
 
     implementation = operation.implementation
     if implementation is not None:
@@ -235,7 +397,7 @@ def _normalize_operation(operation: object, index: int, circuit: Circuit, positi
         if implementation not in spec.implementations:
             known = ", ".join(spec.implementations) or "none"
             raise fail(
-                f"Unknown implementation {implementation!r} for quantum operation {name!r}. "
+                f"Unknown implementation {shown(implementation)} for quantum operation {name!r}. "
                 f"Known implementations: {known}; or leave implementation as None for the default."
             )
 
@@ -253,19 +415,30 @@ def _normalize_operation(operation: object, index: int, circuit: Circuit, positi
 def _normalize_locus(locus: object, spec: OperationSpec, fail: _Fail) -> Locus:
     if isinstance(locus, str) or not isinstance(locus, Sequence):
         raise fail(
-            f"The locus should be a tuple of component names, e.g. ('QB1',), not {type(locus).__name__} {locus!r}."
+            f"The locus should be a tuple of component names, e.g. ('QB1',), not {type(locus).__name__} "
+            f"{shown(locus)}."
         )
     normalized: Locus = locus if type(locus) is tuple else tuple(locus)
     for component in normalized:
-        if not isinstance(component, str):
-            raise fail(f"Locus components should be component names (str), but {component!r} was given.")
+        if not isinstance(component, str) or not component:
+            raise fail(
+                f"Locus components should be component names (non-empty str), but {shown(component)} was given."
+            )
+        problem = check_text(component)
+        if problem:
+            raise fail(f"The locus component {shown(component)} {problem}.")
     if spec.arity and spec.arity != len(normalized):
         raise fail(
             f"The {spec.name!r} operation acts on {spec.arity} qubit(s), "
-            f"but {len(normalized)} were given: {normalized}."
+            f"but {len(normalized)} were given: {shown(normalized)}."
+        )
+    if not normalized:
+        raise fail(
+            f"The {spec.name!r} operation needs at least one locus component, but the locus is empty; "
+            "name the components it acts on, e.g. locus=('QB1',)."
         )
     if len(set(normalized)) != len(normalized):
-        raise fail(f"Repeated locus components: {normalized}.")
+        raise fail(f"Repeated locus components: {shown(normalized)}.")
     return normalized
 
 
@@ -276,20 +449,35 @@ def _normalize_args(args: object, spec: OperationSpec, fail: _Fail) -> dict[str,
     if not spec.required_names <= given:
         raise fail(
             f"The operation {spec.name!r} requires the argument(s) {tuple(spec.params)}, "
-            f"but {tuple(args)} were given."
+            f"but {shown(tuple(args))} were given."
         )
     if not given <= spec.allowed_names:
         allowed = tuple(spec.params) + tuple(spec.optional_params)
         what = f"the arguments {allowed}" if allowed else "no arguments"
-        raise fail(f"The operation {spec.name!r} allows {what}, but {tuple(args)} were given.")
+        raise fail(f"The operation {spec.name!r} allows {what}, but {shown(tuple(args))} were given.")
 
     converted: dict[str, Any] = {}
-    for arg_name, value in args.items():
-        expected = spec.param_type(arg_name)
-        if isinstance(value, expected):
-            continue
+    for arg_name, given_value in args.items():
+        value: Any = given_value
+        expected: type = spec.param_type(arg_name)
         if expected is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            converted[arg_name] = float(value)
+            try:
+                number = float(value)  # the same object for a float
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise fail(
+                    f"The argument {arg_name!r} is {shown(value)}, but it must be a finite number "
+                    "(NaN and infinities cannot be sent as JSON)."
+                )
+            if number is not value:
+                converted[arg_name] = number
+            continue
+        if isinstance(value, expected):
+            if isinstance(value, str):
+                problem = check_text(value)
+                if problem:
+                    raise fail(f"The argument {arg_name!r} {problem}.")
             continue
         raise fail(
             f"The argument {arg_name!r} should be of one of the following supported types "
@@ -367,7 +555,7 @@ def validate_circuits_dynamic(
                     checks.check_operation(operation, index, circuit)
         except (AttributeError, TypeError):
             # Not statically valid (or not normalized): let the static checks report or normalize it.
-            circuit = _validate_circuit(circuit, index)
+            circuit = _validate_circuit(circuit, index)[0]
             for operation in circuit.instructions:
                 checks.check_operation(operation, index, circuit)
         if check_moves:

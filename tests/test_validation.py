@@ -120,7 +120,6 @@ def test_valid_batch_is_returned_as_is() -> None:
 
 def test_every_documented_operation_passes_with_its_arguments() -> None:
     every = circuit(
-        op("barrier"),
         op("barrier", "QB1", "CR1", "QB2"),
         op("delay", "QB1", "QB2", duration=1e-6),
         op("measure", "QB1", key="a", feedback_key="f"),

@@ -13,8 +13,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+MAX_MESSAGE_CHARS = 2000
+"""Longer error messages (echoing a huge name or value) are cut to this length."""
+
+
 def error_body(message: str, error_code: str | None) -> bytes:
     """An IQMServerError JSON body (``detail`` repeats ``message``, as the real server's dumps do)."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters)"
     body = {"message": message, "error_code": error_code, "source": "iqm-server", "detail": message}
     return json.dumps(body).encode()
 

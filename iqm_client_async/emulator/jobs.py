@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -34,7 +34,13 @@ import numpy as np
 
 from iqm_client_async.emulator.noise import NoiseModel
 from iqm_client_async.emulator.settings import EmulatorSettings
-from iqm_client_async.emulator.simulator import Sampling, SimulationError, sampling_note, simulate
+from iqm_client_async.emulator.simulator import (
+    Sampling,
+    SimulationError,
+    SimulationStopped,
+    sampling_note,
+    simulate,
+)
 from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
 from iqm_client_async.emulator.submission import (
     Architecture,
@@ -119,6 +125,7 @@ class JobManager:
         self._job_data_cache: dict[str, tuple[int, int | None, bytes]] = {}
         self._submit_lock = asyncio.Lock()
         self._simulation_pool: ThreadPoolExecutor | None = None
+        self._simulations: set[Future[tuple[bytes, bytes]]] = set()  # started or queued, not yet ended
         self._parse_pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -177,6 +184,10 @@ class JobManager:
         """Number of jobs being executed (cancelled ones may still be winding down, but are not counted)."""
         processing = (self.store.jobs.get(job_id) for job_id in self._running)
         return sum(1 for record in processing if record is not None and record.status is JobStatus.PROCESSING)
+
+    def simulations_running(self) -> int:
+        """Number of simulations not yet ended (a cancelled job's simulation counts until its thread lets go)."""
+        return len(self._simulations)
 
     def job_data(self, record: JobRecord) -> bytes:
         """The job's ``JobData`` JSON, cached until the job or its queue position changes."""
@@ -385,6 +396,8 @@ class JobManager:
             report=report,
             notes=sampling_notes,
         )
+        self._simulations.add(future)
+        future.add_done_callback(self._simulations.discard)  # in the simulation thread: set ops are atomic
         try:
             measurements, counts = await asyncio.wrap_future(future)
             remaining = self.settings.job_duration_ms / 1000 - (loop.time() - started)
@@ -475,8 +488,8 @@ def _run_circuits(
 
     ``notes`` receives a message for every circuit whose shots shared noise trajectories.
     """
-    measurements: list[dict[str, list[list[int]]]] = []
-    counts: list[dict[str, Any]] = []
+    measurements: list[str] = []  # JSON of each circuit's results
+    counts: list[str] = []  # JSON of each circuit's counts (Python dicts of every circuit would weigh more)
     for index, circuit in enumerate(circuits):
         if interrupt.is_set():
             raise _Interrupted
@@ -490,7 +503,10 @@ def _run_circuits(
                 herald=circuit.herald,
                 active_reset_cycles=active_reset_cycles,
                 on_sampling=samplings.append,
+                should_stop=interrupt.is_set,
             )
+        except SimulationStopped:
+            raise _Interrupted from None
         except SimulationError as exc:
             raise _CircuitFailed(
                 f"Circuit {index} ('{circuit.name}'): {exc.message}", exc.error_code or ""
@@ -498,19 +514,45 @@ def _run_circuits(
         if notes is not None:
             notes += [sampling_note(index, circuit.name, s) for s in samplings if s.trajectories < s.shots]
         ordered = {key: result[key] for key in circuit.measurement_keys}
-        measurements.append(ordered)
-        counts.append({"measurement_keys": list(circuit.measurement_keys), "counts": _counts(ordered, shots)})
+        measurements.append(_interruptible_json(ordered, interrupt))
+        if interrupt.is_set():
+            raise _Interrupted
+        histogram = {
+            "measurement_keys": list(circuit.measurement_keys),
+            "counts": _counts(ordered, shots, interrupt),
+        }
+        counts.append(json.dumps(histogram))
         report(index + 1)
-    return json.dumps(measurements).encode(), json.dumps(counts).encode()
+    return f"[{', '.join(measurements)}]".encode(), f"[{', '.join(counts)}]".encode()
 
 
-def _counts(results: dict[str, list[list[int]]], shots: int) -> dict[str, int]:
+def _interruptible_json(results: dict[str, list[list[int]]], interrupt: threading.Event) -> str:
+    """``json.dumps(results)``, one key at a time so that a cancellation is noticed between keys."""
+    parts = []
+    for key, rows in results.items():
+        if interrupt.is_set():
+            raise _Interrupted
+        parts.append(f"{json.dumps(key)}: {json.dumps(rows)}")
+    return f"{{{', '.join(parts)}}}"
+
+
+_COUNTS_BLOCK = 1 << 16  # shots tallied between two looks at the interrupt
+
+
+def _counts(
+    results: dict[str, list[list[int]]], shots: int, interrupt: threading.Event | None = None
+) -> dict[str, int]:
     """Bitstring histogram: each shot's bits of every key, keys in order, bits in locus order."""
     columns = list(results.values())
     if not columns:
         return {"": shots}
-    tally = Counter(
-        "".join(map(str, chain.from_iterable(column[shot] for column in columns)))
-        for shot in range(len(columns[0]))
-    )
+    tally: Counter[str] = Counter()
+    total = len(columns[0])
+    for first in range(0, total, _COUNTS_BLOCK):
+        if interrupt is not None and interrupt.is_set():
+            raise _Interrupted
+        tally.update(
+            "".join(map(str, chain.from_iterable(column[shot] for column in columns)))
+            for shot in range(first, min(first + _COUNTS_BLOCK, total))
+        )
     return dict(sorted(tally.items()))

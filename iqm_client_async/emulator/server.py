@@ -191,7 +191,7 @@ class Emulator:
             lifespan="off",
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=1,  # then open requests are cut: stopping takes at most ~1.5 s
         )
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="iqm-emulator-http")

@@ -71,6 +71,7 @@ __all__ = [
     "Instruction",
     "Sampling",
     "SimulationError",
+    "SimulationStopped",
     "sampling_note",
     "sampling_policy",
     "simulate",
@@ -114,6 +115,10 @@ class SimulationError(IQMError):
 
     def __init__(self, message: str, *, error_code: str | None = "simulation_error") -> None:
         super().__init__(message, error_code=error_code)
+
+
+class SimulationStopped(Exception):
+    """``should_stop`` asked the simulation to stop (its job was cancelled, or the emulator is stopping)."""
 
 
 class CircuitTooLargeError(SimulationError):
@@ -171,6 +176,7 @@ def simulate(
     herald: Sequence[str] = (),
     active_reset_cycles: int | None = None,
     on_sampling: Callable[[Sampling], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, list[list[int]]]:
     """Run a circuit and return its measurement results.
 
@@ -182,6 +188,7 @@ def simulate(
         herald: components measured right after the initial reset; shots where any reads 1 are dropped.
         active_reset_cycles: accepted for the wire option; it does not change ideal initialisation.
         on_sampling: called once with the :class:`Sampling` of a noisy simulation (not called without noise).
+        should_stop: asked between operations; when it returns true, the simulation stops.
 
     Returns:
         ``{key: [[bit per locus component] per shot]}`` for every measurement key, in circuit order.
@@ -191,6 +198,7 @@ def simulate(
         CircuitTooLargeError: more than :data:`MAX_SIMULATED_COMPONENTS` components, or mid-circuit
             measurements that split the state into more branches than fit in memory.
         AllShotsDiscarded: heralding dropped every shot.
+        SimulationStopped: ``should_stop`` returned true.
     """
     if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
@@ -203,9 +211,11 @@ def simulate(
     plan = _plan_chunks(shots, program, noisy=noise is not None)
     for chunk_shots, rows in plan:
         run = _Run(program, shots=chunk_shots, rows=rows, rng=rng, noise=noise)
-        run.execute(program.body)
+        run.execute(program.body, should_stop)
+        _check_stop(should_stop)
         run.sample_terminal(program.tail)
         chunks.append(run.records)
+    _check_stop(should_stop)
     records = {key: np.concatenate([chunk[key] for chunk in chunks]) for key in program.keys}
     if noise is not None and on_sampling is not None:
         on_sampling(_sampling(records, plan, shots))
@@ -218,6 +228,11 @@ def simulate(
             raise AllShotsDiscarded(f"heralding discarded all {shots} shots")
         records = {key: bits[kept] for key, bits in records.items()}
     return _as_lists(records)
+
+
+def _check_stop(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise SimulationStopped
 
 
 def _as_lists(records: Mapping[str, _Bits]) -> dict[str, list[list[int]]]:
@@ -1262,10 +1277,13 @@ class _Run:
 
     # --- driver ---------------------------------------------------------------------------------------
 
-    def execute(self, instructions: Sequence[Instruction]) -> None:
+    def execute(
+        self, instructions: Sequence[Instruction], should_stop: Callable[[], bool] | None = None
+    ) -> None:
         index = self.program.index
         timed = self.noise is not None
         for position, instruction in enumerate(instructions):
+            _check_stop(should_stop)
             self.position = position
             name, locus = instruction.name, instruction.locus
             if timed and name not in _TIMELESS:

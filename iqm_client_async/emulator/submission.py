@@ -5,7 +5,8 @@ Accepted inputs besides the current ``RunRequest`` format: legacy instructions w
 ``qubit_mapping`` as a dict or as the legacy list, and the deprecated option names
 ``move_validation_mode`` / ``move_gate_frame_tracking_mode`` (the new names win when both are given).
 
-Rejected (``RequestRejected``): malformed bodies (422), QIR programs, unknown operations, components or
+Rejected (``RequestRejected``): bodies that are not JSON or exceed a limit of ``limits`` (400), bodies of
+the wrong shape (422), QIR programs, unknown operations, components or
 logical names, uncalibrated loci, reserved or repeated measurement keys, feedback without a preceding
 measurement, bad MOVE sandwiches and bad mappings (400), unknown calibration sets (404). Messages name the
 circuit and the instruction.
@@ -23,7 +24,6 @@ effect on the simulation.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iqm_client_async._errors import IQMError
+from iqm_client_async.emulator import limits
 from iqm_client_async.emulator.presets import Preset
 from iqm_client_async.emulator.schedule import MAX_CIRCUIT_DURATION, circuit_duration
 from iqm_client_async.emulator.simulator import Instruction
@@ -241,10 +242,7 @@ def parse_submission(body: bytes, architecture: Architecture) -> Submission:
     Raises:
         RequestRejected: the request is malformed (422), invalid (400) or names an unknown calibration set (404).
     """
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _malformed(f"Request body is not valid JSON: {exc}") from None
+    document = limits.load_json(body)
     if not isinstance(document, dict):
         raise _malformed("Request body must be a JSON object (a RunRequest)")
     circuits = document.get("circuits")
@@ -253,6 +251,8 @@ def parse_submission(body: bytes, architecture: Architecture) -> Submission:
     shots = document.get("shots")
     if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
         raise _malformed(f"Field 'shots' is required and must be an integer greater than 0, got {shots!r}")
+    limits.check_shots(shots)
+    limits.check_circuit_count(len(circuits))
     calibration_set_id = _calibration_set_id(document.get("calibration_set_id"), architecture)
     mapping = _qubit_mapping(document.get("qubit_mapping"), architecture)
     heralding = _choice(document, ("heralding_mode",), _HERALDING_MODES)
@@ -287,6 +287,7 @@ def parse_submission(body: bytes, architecture: Architecture) -> Submission:
         )
         normalized.append(circuit_json)
         compiled.append(circuit_compiled)
+    limits.check_result_size(compiled, shots)
     payload = {
         "circuits": normalized,
         "calibration_set_id": calibration_set_id,
@@ -459,9 +460,16 @@ def _is_gate_sequence(item: Any) -> bool:
 
 
 def _number(value: Any, what: str, error: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise error(f"{what} must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        raise error(f"{what} must be a finite number, got {limits.shorten(repr(value))}")
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 # --- circuits
@@ -487,6 +495,7 @@ def _circuit(
     instructions = circuit.get("instructions")
     if not isinstance(instructions, list) or not instructions:
         raise _invalid(f"{where}: 'instructions' must be a non-empty array")
+    limits.check_instruction_count(where, len(instructions))
     metadata = circuit.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise _malformed(f"{where}: 'metadata' must be an object or null")

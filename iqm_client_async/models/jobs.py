@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, TypeAdapter, computed_field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, computed_field, model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from .._sanitize import one_line
 from ._base import ResponseModel
 
 __all__ = [
@@ -87,16 +88,26 @@ class JobCompilation(ResponseModel):
     calibration_set_id: UUID | None = None
 
 
+def _printable_line(text: str) -> str:
+    return text if text.isprintable() and len(text) <= _MAX_SERVER_TEXT else one_line(text, _MAX_SERVER_TEXT)
+
+
+_MAX_SERVER_TEXT = 10_000
+ServerText = Annotated[str, AfterValidator(_printable_line)]
+"""Server text that reaches logs, warnings and exception messages: one printable line, at most 10,000
+characters (escape sequences and control characters removed)."""
+
+
 class JobMessage(ResponseModel):
     """An informational message about a job.
 
     Attributes:
         source: the service that wrote it, e.g. ``iqm-server``.
-        message: the text.
+        message: the text (one printable line).
     """
 
-    source: str
-    message: str
+    source: ServerText
+    message: ServerText
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"
@@ -153,9 +164,9 @@ class IQMServerError(ResponseModel):
         source: the service that raised it.
     """
 
-    message: str
-    error_code: str | None = None
-    source: str = _DEFAULT_SOURCE
+    message: ServerText
+    error_code: ServerText | None = None
+    source: ServerText = _DEFAULT_SOURCE
 
     @model_validator(mode="before")
     @classmethod
