@@ -8,14 +8,15 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
-REFERENCE = "iqm-client==35.0.3"
+# The reference client with IQM's Qiskit adapter: its qiskit<2.2 installs beside ours (qiskit>=2.1)
+REFERENCE = "iqm-client[qiskit]==35.0.3"
 REFERENCE_VERSIONS = ["35.0.3", "36.0.0"]
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (unit tests, emulator over loopback HTTP, notebook)."""
-    session.install("-e", ".[emulator,test]")
+    """The whole test suite (unit tests, emulator over loopback HTTP, notebooks, the Qiskit adapter)."""
+    session.install("-e", ".[emulator,test,qiskit]")
     session.run("pytest", "--ignore=tests/compat", *session.posargs)
 
 
@@ -40,17 +41,20 @@ def compat(session: nox.Session, reference: str) -> None:
     """IQM's own client (35.0.3 and 36.0.0, one venv each) drives our emulator end to end.
 
     Each venv also checks what we claim about that version against the installed package (the
-    iqm-client 36 surface file; for 35, the model and calibration cross-checks other sessions skip).
+    iqm-client 36 surface file; for 35, the model and calibration cross-checks other sessions skip,
+    and IQM's Qiskit adapter beside ours on the same emulator).
     """
-    session.install("-e", ".[emulator,test]", f"iqm-client=={reference}")
     if reference.startswith("35."):
+        session.install("-e", ".[emulator,test,qiskit]", f"iqm-client[qiskit]=={reference}")
         cross_checks = [
             "tests/test_models.py",
             "tests/test_calibration.py",
             "tests/test_channel_properties.py",
             "tests/emulator/test_presets.py",
+            "tests/qiskit/compat",
         ]
     else:
+        session.install("-e", ".[emulator,test]", f"iqm-client=={reference}")
         cross_checks = ["tests/test_iqm36_surface.py"]
     session.run("pytest", "tests/compat", *cross_checks, *session.posargs)
 
@@ -58,7 +62,7 @@ def compat(session: nox.Session, reference: str) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the emulator and the reference, printing ratios measured in the same run."""
-    session.install("-e", ".[emulator,test]", REFERENCE)
+    session.install("-e", ".[emulator,test,qiskit]", REFERENCE)
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -20,7 +20,18 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import emulator, error_bodies, facade, latency, many_jobs, memory, polling, submit_path, transport
+from . import (
+    emulator,
+    error_bodies,
+    facade,
+    latency,
+    many_jobs,
+    memory,
+    polling,
+    qiskit_bench,
+    submit_path,
+    transport,
+)
 from ._common import FULL, QUICK, Measurement, Sizes, load_reference
 
 BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
@@ -33,6 +44,7 @@ BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
     "emulator": emulator.run,
     "transport": transport.run,
     "error-bodies": error_bodies.run,
+    "qiskit": qiskit_bench.run,
 }
 
 

@@ -19,11 +19,6 @@ class _PrioritySlots:
         self._free = total
         self._waiters: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
 
-    @property
-    def in_use(self) -> int:
-        """Slots held now."""
-        return self.total - self._free
-
     async def acquire(self, *, background: bool) -> None:
         if self._free and not (self._waiters[0] or self._waiters[1]):
             self._free -= 1

@@ -63,6 +63,7 @@ class Settings:
     max_concurrent_requests: int
     requests_per_second: float
     allow_insecure_auth: bool
+    debug: bool = False  # IQM_CLIENT_DEBUG=1: print each run request before submitting it
 
     @property
     def user_agent(self) -> str:
@@ -118,7 +119,7 @@ def normalize_server_url(url: str) -> str:
         raise ClientConfigurationError(f"Invalid IQM Server URL {shown(url, 200)}: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise ClientConfigurationError(
-            f"The URL schema has to be http or https. Incorrect schema in URL: {url}"
+            f"The URL scheme has to be http or https. Incorrect scheme in URL: {url}"
         )
     host = parts.hostname
     if not host:
@@ -133,11 +134,16 @@ def normalize_server_url(url: str) -> str:
         raise ClientConfigurationError(
             "Quantum computer timeslot URLs are obsolete. Use the server URL and submit with use_timeslot=True."
         )
+    if path.lower().endswith("/api/v1") or "/api/v1/" in path.lower() + "/":
+        raise ClientConfigurationError(
+            f"The IQM Server URL must not include the API path: {url!r}. Give the server root "
+            f"(e.g. {parts.scheme}://{parts.netloc}/); the client adds /api/v1 itself."
+        )
     if last_segment.removesuffix(":timeslot"):
         raise ClientConfigurationError(
-            f"The IQM Server URL must not contain the quantum computer name: {url!r}. "
-            "Give the server root URL (ending with '/') and select the quantum computer with "
-            "quantum_computer=... or IQM_QUANTUM_COMPUTER."
+            f"The IQM Server URL {url!r} ends in {last_segment!r}, which reads as a quantum computer name "
+            "(a path prefix must end with '/'). Give the server root URL, ending with '/', and select the "
+            "quantum computer with quantum_computer=... or IQM_QUANTUM_COMPUTER."
         )
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
@@ -288,6 +294,7 @@ def resolve_settings(
         max_concurrent_requests=concurrency,
         requests_per_second=numbers["requests_per_second"],
         allow_insecure_auth=allow_insecure,
+        debug=_env(env, "IQM_CLIENT_DEBUG") == "1",
     )
 
 

@@ -83,6 +83,14 @@ class _NotSent(Exception):
         self.error = error
 
 
+class _Permanent(Exception):
+    """A failure that sending again cannot fix (a TLS certificate or protocol mismatch): not retried."""
+
+    def __init__(self, error: APIConnectionError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _AmbiguousSubmission(Exception):
     """A keyed submission that may have reached the server: resent with the same key."""
 
@@ -246,7 +254,7 @@ class HTTPClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._send_once(method, path, retry, params, content, headers, background)
-        except _NotSent as exc:
+        except (_NotSent, _Permanent) as exc:
             raise exc.error from exc.__cause__
         except _AmbiguousSubmission as exc:
             raise self._outcome_unknown(exc.error, headers, retried=True) from exc.__cause__
@@ -392,6 +400,8 @@ class HTTPClient:
             )
         else:
             error = _connection_error(failure, request)
+            if isinstance(failure, httpx.ConnectError) and _caused_by_tls(failure):
+                return _Permanent(error)  # https to a plain-http server, an untrusted certificate
             if isinstance(failure, _NOT_SENT_ERRORS):
                 return _NotSent(error)
         if retry is RetryKind.SUBMIT_WITH_KEY:

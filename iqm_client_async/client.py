@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import ssl
 import uuid
 import warnings
@@ -250,7 +249,6 @@ class AsyncIQMClient:
             max_interval=self._settings.max_poll_interval,
             max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
         )
-        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         qc = self._quantum_computer.alias if self._quantum_computer else self._settings.quantum_computer
@@ -831,7 +829,7 @@ async def _post_run_request(
 ) -> AsyncCircuitJob:
     """POST a checked run request; remember its measurement shapes to check the results against."""
     content = serialize_run_request(run_request)
-    if os.environ.get("IQM_CLIENT_DEBUG") == "1":
+    if client.settings.debug:
         print(f"\nIQM CLIENT DEBUGGING ENABLED\nSUBMITTING RUN REQUEST:\n{run_request!r}\n")
     path = f"{_API}/jobs/{path_segment(await client._qc_alias())}/circuit"
     honoured = await client._honours_idempotency()

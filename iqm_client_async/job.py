@@ -247,7 +247,4 @@ class AsyncCircuitJob:
 
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
         """The first timeline entry with this status (and source, if given), or None."""
-        for entry in self.data.timeline:
-            if entry.status == status and (source is None or entry.source == source):
-                return entry
-        return None
+        return self.data.find_timeline_entry(status=status, source=source)

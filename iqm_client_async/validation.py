@@ -15,6 +15,7 @@ architecture object and qubit mapping.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 
 from ._errors import CircuitValidationError
 from ._operations import SUPPORTED_OPERATIONS, OperationSpec
-from ._sanitize import shown
+from ._sanitize import shorten, shown
 from .models.architecture import DynamicQuantumArchitecture, component_sort_key
 from .models.circuits import Circuit, CircuitOperation, MoveGateValidationMode
 
@@ -626,7 +627,8 @@ class _ArchitectureChecks:
                 if target not in self.components:
                     mapped = "" if component == target else f" = {target}"
                     raise fail(
-                        f"Component {component}{mapped} does not exist on the QPU. "
+                        f"Component {component}{mapped} does not exist on the QPU."
+                        f"{_did_you_mean(target, self.architecture.components)} "
                         f"Components: {_listing(self.architecture.components, 20)}."
                     )
         else:
@@ -637,14 +639,21 @@ class _ArchitectureChecks:
                         mapped = "" if component == target else f" = {target}"
                         calibrated: list[str] = sorted(allowed.components, key=component_sort_key)
                         raise fail(
-                            f"Component {component}{mapped} is not allowed as locus for {allowed.label!r}. "
+                            f"Component {component}{mapped} is not allowed as locus for {allowed.label!r}."
+                            f"{_did_you_mean(target, calibrated)} "
                             f"Calibrated components: {_listing(calibrated, 20)}."
                         )
             elif (tuple(sorted(physical)) if spec.symmetric else physical) not in allowed.keys:
-                raise fail(
-                    f"{shown} is not allowed as locus for {allowed.label!r}. "
-                    f"Calibrated loci: {_nearby_loci(allowed.loci, physical)}."
-                )
+                unknown = [c for c in physical if c not in self.components]
+                if unknown:
+                    hint = f"{shorten(unknown[0], 40)} does not exist on the QPU." + _did_you_mean(
+                        unknown[0], self.architecture.components
+                    )
+                elif len(physical) == 1:
+                    hint = f"Calibrated loci: {_listing(allowed.loci)}."
+                else:
+                    hint = _neighbours(allowed.loci, physical, allowed.label)
+                raise fail(f"{shown} is not allowed as locus for {allowed.label!r}. {hint}")
         if len(self.accepted) < self._MAX_ACCEPTED:
             self.accepted.add(key)
 
@@ -687,12 +696,26 @@ class _ArchitectureChecks:
         return found
 
 
-def _nearby_loci(loci: Sequence[Locus], requested: Locus) -> str:
-    """The calibrated loci sharing a component with ``requested`` first, then the others."""
-    wanted = set(requested)
-    related = [locus for locus in loci if wanted.intersection(locus)]
-    others = [locus for locus in loci if not wanted.intersection(locus)]
-    return _listing(related + others) if loci else "none"
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` Did you mean 'QB2'?`` for a name close to (or differing only in case from) a candidate, else ''."""
+    by_upper = {candidate.upper(): candidate for candidate in candidates}
+    same = by_upper.get(name.upper())
+    if same is not None and same != name:
+        return f" Did you mean {same!r}?"
+    close = difflib.get_close_matches(name.upper(), list(by_upper), n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(repr(by_upper[c]) for c in close)}?" if close else ""
+
+
+def _neighbours(loci: Sequence[Locus], requested: Locus, label: str) -> str:
+    """Which components each component of ``requested`` does form a calibrated locus with."""
+    parts = []
+    for component in dict.fromkeys(requested):
+        partners = sorted(
+            {other for locus in loci if component in locus for other in locus if other != component},
+            key=component_sort_key,
+        )
+        parts.append(f"{component} pairs with {_listing(partners, 10) if partners else 'nothing'}")
+    return f"For {label!r}: {'; '.join(parts)}."
 
 
 _CACHE_SIZE = 16

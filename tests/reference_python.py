@@ -23,3 +23,9 @@ def _find() -> Path:
 
 
 REFERENCE_PYTHON = _find()
+
+
+REFERENCE_MISSING = (
+    "the reference iqm-client 35.0.3 is not installed: run `nox -s compat` (or set IQM_REFERENCE_PYTHON)"
+)
+"""Why a cross-check against the reference is skipped, and how to run it."""

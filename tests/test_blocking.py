@@ -52,7 +52,7 @@ def params(sig: inspect.Signature) -> list[tuple[str, object, object]]:
     return [(p.name, p.kind, p.default) for p in sig.parameters.values()]
 
 
-FACADE_ONLY = {"close", "async_client", "_job"}
+FACADE_ONLY = {"close", "async_client", "run_in_loop", "_job"}
 ASYNC_ONLY = {
     "aclose",
     "_fetch_job_data",

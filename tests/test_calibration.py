@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reference_python import REFERENCE_PYTHON
+from reference_python import REFERENCE_MISSING, REFERENCE_PYTHON
 
 from iqm_client_async._errors import IQMError
 from iqm_client_async.calibration import (
@@ -145,7 +145,7 @@ def test_loci_are_matched_in_order_and_missing_data_is_none(
     assert "Missing drive frequency for QB99." in caplog.text
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference client's venv is not available")
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason=REFERENCE_MISSING)
 def test_answers_equal_the_reference_finders(
     finder: ObservationFinder, cz_loci: list[tuple[str, ...]]
 ) -> None:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reference_python import REFERENCE_PYTHON
+from reference_python import REFERENCE_MISSING, REFERENCE_PYTHON
 
 from iqm_client_async._channel_properties import decode_feedback_groups, encode_channel_properties
 from iqm_client_async._errors import ResponseDecodeError
@@ -108,7 +108,7 @@ def test_garbage_is_a_decode_error() -> None:
         decode_feedback_groups(b"\xff\xff\xff", ["QB1"])
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference client's venv is not available")
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason=REFERENCE_MISSING)
 def test_the_reference_decodes_what_we_encode(tmp_path: Path) -> None:
     path = tmp_path / "channel_properties.bin"
     path.write_bytes(encode_channel_properties(AWG_SOURCES, READOUT))

@@ -47,11 +47,13 @@ def test_url_normalization(url: str, root: str) -> None:
     [
         (
             "xyz://example.com",
-            "The URL schema has to be http or https. Incorrect schema in URL: xyz://example.com",
+            "The URL scheme has to be http or https. Incorrect scheme in URL: xyz://example.com",
         ),
         ("https://exämple.com", "Non-ASCII characters in URL"),
-        ("https://example.com/garnet", "must not contain the quantum computer name"),
-        ("https://example.com/garnet:timeslot", "must not contain the quantum computer name"),
+        ("https://example.com/garnet", "reads as a quantum computer name"),
+        ("https://example.com/garnet:timeslot", "reads as a quantum computer name"),
+        ("http://127.0.0.1:8000/api/v1", "must not include the API path"),
+        ("http://127.0.0.1:8000/api/v1/", "the client adds /api/v1 itself"),
         ("https://example.com/:timeslot", "timeslot URLs are obsolete"),
         ("https://cocos.example.com/", "CoCoS API is obsolete"),
         ("https://", "has no host name"),

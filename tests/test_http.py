@@ -365,14 +365,13 @@ async def test_queued_foreground_requests_overtake_queued_polls() -> None:
 @pytest.mark.asyncio
 async def test_a_cancelled_waiter_neither_leaks_nor_keeps_a_slot() -> None:
     client = make_client(lambda r: httpx.Response(200), max_concurrent_requests=1)
-    slots = client.budget.slots
     async with client.budget.slot():
         with anyio.move_on_after(0.05):
             async with client.budget.slot(background=True):
                 pytest.fail("got a slot that was held")
-        assert slots.in_use == 1
-    assert slots.in_use == 0
-    with anyio.fail_after(1):
+    with anyio.fail_after(1):  # the one slot is free again: neither holder nor cancelled waiter kept it
+        async with client.budget.slot():
+            pass
         await client.request("GET", "/x", background=True)
 
 

@@ -312,7 +312,7 @@ def test_record_matches_the_installed_iqm_client_36() -> None:
     """Compat session only: the recorded 36 surface is what the installed iqm-client 36 has."""
     reference = pytest.importorskip("iqm.iqm_client")
     if int(metadata.version("iqm-client").split(".")[0]) != 36:
-        pytest.skip("needs iqm-client 36")
+        pytest.skip("needs iqm-client 36: run `nox -s compat`")
     installed = describe(reference)
     assert installed == _record()
     for name, (claimed, not_claimed) in CLAIMED_MEMBERS.items():

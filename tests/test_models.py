@@ -14,7 +14,7 @@ from typing import Any
 
 import pydantic
 import pytest
-from reference_python import REFERENCE_PYTHON
+from reference_python import REFERENCE_MISSING, REFERENCE_PYTHON
 
 import iqm_client_async.models as models
 from iqm_client_async.models import (
@@ -370,7 +370,7 @@ def _reference_cases() -> list[tuple[dict[str, Any], PostJobsRequest]]:
     return cases
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="the reference client's venv is not available")
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason=REFERENCE_MISSING)
 def test_bodies_equal_the_reference_clients_own_json() -> None:
     cases = _reference_cases()
     completed = subprocess.run(

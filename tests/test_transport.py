@@ -400,7 +400,8 @@ async def test_tls_with_a_trusted_ca_file(ca: trustme.CA, tmp_path: Path) -> Non
 
 
 @pytest.mark.asyncio
-async def test_an_untrusted_certificate_is_not_sent(ca: trustme.CA) -> None:
+async def test_an_untrusted_certificate_is_not_sent(ca: trustme.CA, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="iqm_client_async")
     seen: list[str] = []
 
     async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -412,6 +413,7 @@ async def test_an_untrusted_certificate_is_not_sent(ca: trustme.CA) -> None:
             await submit(client)
         assert type(info.value) is errors.APIConnectionError and "TLS" in str(info.value)
         assert seen == []
+        assert "Retrying" not in caplog.text  # sending again cannot fix a certificate
         await client.aclose()
 
 
@@ -424,10 +426,11 @@ async def test_https_against_a_plain_http_server_hints_at_tls() -> None:
         writer.close()
 
     async with serving(plain_http_server) as server:
-        client = http_client(f"https://127.0.0.1:{server.port}", retries=0)
+        client = http_client(f"https://127.0.0.1:{server.port}", retries=3)
         with pytest.raises(errors.APIConnectionError) as info:
             await client.request("GET", "/")
         assert "TLS" in str(info.value)
+        assert server.connections == 1  # answered at once, not after retries
         await client.aclose()
 
 

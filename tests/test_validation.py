@@ -478,7 +478,7 @@ def test_dynamic_error_names_circuit_instruction_and_calibrated_loci(
     assert (error.circuit_index, error.circuit_name, error.instruction_index) == (1, "bell", 3)
     assert str(error) == (
         "Circuit 1 ('bell'), instruction 3 (cz on ('QB2', 'QB3')): ('QB2', 'QB3') is not allowed as locus "
-        "for 'cz'. Calibrated loci: ('QB1', 'QB2'), ('QB1', 'QB3')."
+        "for 'cz'. For 'cz': QB2 pairs with QB1; QB3 pairs with QB1."
     )
 
 
@@ -693,3 +693,24 @@ def test_move_rules_through_a_partial_mapping(sample_move_architecture: DynamicQ
 def test_move_rules_apply_per_circuit(sample_move_architecture: DynamicQuantumArchitecture) -> None:
     circuits = validate_circuits_static([circuit(MOVE), circuit(prx("QB3"), MOVE, MOVE)])
     validate_circuits_dynamic(circuits, sample_move_architecture, None, STRICT)
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"),
+    [("qb1", "Did you mean 'QB1'?"), ("QB21", "Did you mean 'QB2'"), ("QB 3", "Did you mean 'QB3'")],
+)
+def test_a_typoed_qubit_gets_the_close_name(
+    typo: str, suggestion: str, sample_dynamic_architecture: DynamicQuantumArchitecture
+) -> None:
+    with pytest.raises(CircuitValidationError, match=re.escape(suggestion)):
+        check(sample_dynamic_architecture, prx(typo))
+    with pytest.raises(CircuitValidationError, match=re.escape(suggestion)):
+        check(sample_dynamic_architecture, op("cz", "QB1", typo))
+
+
+def test_an_uncoupled_pair_names_the_neighbours_of_its_qubits(
+    sample_dynamic_architecture: DynamicQuantumArchitecture,
+) -> None:
+    with pytest.raises(CircuitValidationError) as info:
+        check(sample_dynamic_architecture, op("cz", "QB2", "QB3"))
+    assert "QB2 pairs with QB1; QB3 pairs with QB1" in str(info.value)

@@ -17,26 +17,37 @@ from iqm_client_async.emulator.presets import PRESET_NAMES
 from iqm_client_async.emulator.server import Emulator
 from iqm_client_async.emulator.settings import EmulatorConfigurationError, EmulatorSettings
 
+_FAULTS_HELP = """\
+fault kinds for --faults (the fraction of requests meeting each; one seeded draw per request):
+  503    answered 503 Service Unavailable, the API is not reached
+  429    answered 429 Too Many Requests with Retry-After (--retry-after-s), the API is not reached
+  reset  the connection is dropped without a response, the API is not reached
+  slow   processed normally, the response held back for --slow-delay-s (past a client's timeout)
+  lost   submissions only: the job is created, then the connection is dropped
+
+example: python -m iqm_client_async.emulator --port 8000 --qpu garnet --seed 1 --faults 503:0.1,lost:0.01
+"""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option shows its default; the epilog keeps its line breaks."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser (one option per ``EmulatorSettings`` field)."""
     parser = argparse.ArgumentParser(
         prog="python -m iqm_client_async.emulator",
         description="Serve an emulated IQM Server (REST API of a circuit-running QPU) until Ctrl-C.",
+        formatter_class=_HelpFormatter,
+        epilog=_FAULTS_HELP,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8000, help="TCP port, 0 for a free one (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--qpu", default="garnet", choices=PRESET_NAMES, help="QPU preset (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="seed for sampling and faults (default: random)"
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one")
+    parser.add_argument("--qpu", default="garnet", choices=PRESET_NAMES, help="QPU preset")
+    parser.add_argument("--seed", type=int, default=None, help="seed for sampling and faults (None: random)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
     parser.add_argument("--job-duration-ms", type=float, default=0.0, help="minimum execution time of a job")
-    parser.add_argument("--workers", type=int, default=1, help="execution slots (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1, help="execution slots")
     parser.add_argument(
         "--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request"
     )
@@ -44,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--noise",
         default="none",
         choices=("none", "calibrated"),
-        help="simulated noise (default: %(default)s)",
+        help="simulated noise",
     )
     parser.add_argument(
         "--faults",
@@ -52,12 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="injected faults as kind:rate pairs, e.g. 503:0.1,429:0.05,reset:0.03,slow:0.02,lost:0.01",
     )
-    parser.add_argument(
-        "--slow-delay-s", type=float, default=30.0, help="delay of 'slow' faults (default: 30)"
-    )
-    parser.add_argument(
-        "--retry-after-s", type=int, default=1, help="Retry-After of injected 429s (default: 1)"
-    )
+    parser.add_argument("--slow-delay-s", type=float, default=30.0, help="delay of 'slow' faults")
+    parser.add_argument("--retry-after-s", type=int, default=1, help="Retry-After of injected 429s")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file keeping jobs across restarts")
     parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error"), help="log level"

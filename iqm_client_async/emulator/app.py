@@ -33,8 +33,9 @@ from iqm_client_async.emulator.jobs import JobManager, timestamp
 from iqm_client_async.emulator.presets import load_preset
 from iqm_client_async.emulator.settings import EmulatorConfigurationError, EmulatorSettings
 from iqm_client_async.emulator.simulator import sampling_policy
-from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
+from iqm_client_async.emulator.store import JobRecord, JobStore
 from iqm_client_async.emulator.submission import Architecture, RequestRejected
+from iqm_client_async.models.jobs import JobStatus
 
 JSON = "application/json"
 PROTOBUF = "application/protobuf"

@@ -41,7 +41,7 @@ from iqm_client_async.emulator.simulator import (
     sampling_note,
     simulate,
 )
-from iqm_client_async.emulator.store import JobRecord, JobStatus, JobStore
+from iqm_client_async.emulator.store import JobRecord, JobStore
 from iqm_client_async.emulator.submission import (
     Architecture,
     CompiledCircuit,
@@ -50,6 +50,7 @@ from iqm_client_async.emulator.submission import (
     compilation_problems,
     parse_submission,
 )
+from iqm_client_async.models.jobs import JobStatus
 
 logger = logging.getLogger("iqm_client_async.emulator")
 
@@ -139,7 +140,7 @@ class JobManager:
         self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="iqm-emulator-parse")
         self._stopping = False
         for record in sorted(self.store.jobs.values(), key=lambda job: job.number):
-            if not record.status.terminal:
+            if not record.status.is_terminal:
                 record.status = JobStatus.WAITING
                 record.progress = None
                 self._add_timeline(record, SERVER, "requeued")
@@ -297,7 +298,7 @@ class JobManager:
 
     async def cancel(self, record: JobRecord) -> None:
         """Cancel a job: a waiting one never runs, a running one is interrupted, a terminal one is unchanged."""
-        if record.status.terminal:
+        if record.status.is_terminal:
             return
         task = self._running.get(record.id)
         if record.status is JobStatus.WAITING:
@@ -445,7 +446,7 @@ class JobManager:
 
     def _set_status(self, record: JobRecord, status: JobStatus) -> None:
         record.status = status
-        if status.terminal:
+        if status.is_terminal:
             self._add_timeline(record, SERVER, status.value)
             self.counters[f"jobs_{status.value}"] += 1
         record.version += 1

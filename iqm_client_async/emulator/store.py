@@ -12,29 +12,14 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from iqm_client_async._errors import IQMError
+from iqm_client_async.models.jobs import JobStatus
 
 _T = TypeVar("_T")
 _SCHEMA_VERSION = "1"
-
-
-class JobStatus(StrEnum):
-    """Job statuses on the wire."""
-
-    WAITING = "waiting"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        """Whether the job will never change status again."""
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class StoreError(IQMError):

@@ -11,7 +11,7 @@ import pytest
 
 from iqm_client_async.emulator import Emulator
 from iqm_client_async.emulator.jobs import timestamp
-from iqm_client_async.emulator.store import JobStatus
+from iqm_client_async.models.jobs import JobStatus
 
 from .server_helpers import run_request, submit, wait_for
 

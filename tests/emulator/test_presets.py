@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reference_python import REFERENCE_PYTHON
+from reference_python import REFERENCE_MISSING, REFERENCE_PYTHON
 
 from iqm_client_async.calibration import ObservationFinder
 from iqm_client_async.emulator.noise import NoiseModel
@@ -348,7 +348,7 @@ print(json.dumps(report))
 """
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="reference iqm-client venv not available")
+@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason=REFERENCE_MISSING)
 def test_reference_stack_accepts_every_preset() -> None:
     documents = {
         name: {
