@@ -1,8 +1,10 @@
 """Griffe extensions for the API reference.
 
-* ``FacadeDocstrings``: a facade method decorated ``@_doc(Source.method)`` shows ``Source.method``'s
-  docstring. The blocking facade copies the async methods' docstrings at run time; griffe reads the
-  source without running it, so the extension does the same copy on the loaded package.
+* ``FacadeMembers``: the blocking facade derives its methods from the async classes at run time
+  (``get_about = blocking(AsyncIQMClient.get_about)``, ``@same_parameters(AsyncIQMClient.__init__)``);
+  griffe reads the source without running it, so it would see attributes and ``*args, **kwargs``
+  without docstrings. For every class with a ``_target`` property (the async object a facade mirrors),
+  each such member gets the async member's parameters and docstring, as it has at run time.
 * ``LiteralBlocks``: a docstring paragraph ending in ``::`` (reST's "a code block follows") ends in
   ``:`` on the site, as Sphinx would show it; the indented block after it is already code in Markdown.
 """
@@ -16,53 +18,113 @@ import griffe
 
 _TRAILING_MARKER = re.compile(r"(?<=\S)::$", re.MULTILINE)
 _LONE_MARKER = re.compile(r"^[ \t]*::[ \t]*\n", re.MULTILINE)
-_DOC_DECORATOR = re.compile(r"^_doc\((?P<target>[\w.]+)\)$")
+# ``blocking(AsyncX.method)``, ``iterating(...)``, ``wrapped(blocking(AsyncX.method), Twin)``, ...
+_DELEGATE = re.compile(r"^(?:wrapped\()?(?P<kind>\w+)\((?P<target>[\w.]+)\)(?:,\s*(?P<twin>\w+)\))?$")
 
-logger = griffe.get_logger("griffe_facade_docstrings")
+logger = griffe.get_logger("griffe_facade_members")
 
 
-class FacadeDocstrings(griffe.Extension):
-    """Copy the docstring named by ``@_doc(...)`` onto each decorated function that has none."""
+class FacadeMembers(griffe.Extension):
+    """Give a facade's derived members the parameters and docstrings of the async members they run."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        for function in _functions(pkg):
-            if function.docstring is not None:
-                continue
-            for decorator in function.decorators:
-                match = _DOC_DECORATOR.match(str(decorator.value))
-                if match is None:
-                    continue
-                source = _resolve(function, match["target"])
-                if source is None or source.docstring is None:
-                    logger.warning("%s: cannot resolve @_doc(%s)", function.path, match["target"])
-                    continue
-                function.docstring = griffe.Docstring(
-                    source.docstring.value, lineno=source.docstring.lineno, parent=function
-                )
+        for cls in _classes(pkg):
+            target_class = _target_class(cls)
+            if target_class is not None:
+                _complete_facade(cls, target_class)
 
 
-def _functions(obj: griffe.Object) -> list[griffe.Function]:
-    found: list[griffe.Function] = []
+def _classes(obj: griffe.Object) -> list[griffe.Class]:
+    found: list[griffe.Class] = []
     for member in obj.members.values():
         if member.is_alias:
             continue
-        if isinstance(member, griffe.Function):
+        if isinstance(member, griffe.Class):
             found.append(member)
-        elif isinstance(member, (griffe.Module, griffe.Class)):
-            found.extend(_functions(member))
+        if isinstance(member, (griffe.Module, griffe.Class)):
+            found.extend(_classes(member))
     return found
 
 
-def _resolve(function: griffe.Function, dotted: str) -> griffe.Object | griffe.Alias | None:
-    """``Name.attr`` as seen from the function's module (``Name`` is usually an imported class)."""
-    head, *rest = dotted.split(".")
+def _target_class(cls: griffe.Class) -> griffe.Class | None:
+    """The class named by the return annotation of ``cls._target``, if it has one."""
+    target = cls.members.get("_target")
+    if not isinstance(target, (griffe.Function, griffe.Attribute)):
+        return None
+    annotation = target.returns if isinstance(target, griffe.Function) else target.annotation
+    if annotation is None:
+        return None
     try:
-        target: griffe.Object | griffe.Alias = function.module[head]
-        for part in rest:
-            target = target[part]
-        return target
+        resolved = cls.module[str(annotation)]
+        return resolved.final_target if resolved.is_alias else resolved  # type: ignore[return-value]
     except (KeyError, griffe.AliasResolutionError, griffe.CyclicAliasError):
         return None
+
+
+def _complete_facade(cls: griffe.Class, target_class: griffe.Class) -> None:
+    for name, member in list(cls.members.items()):
+        if member.is_alias or (name.startswith("_") and name != "__init__"):
+            continue
+        source = target_class.members.get(name)
+        if not isinstance(source, griffe.Function):
+            continue
+        if isinstance(member, griffe.Attribute):
+            match = _DELEGATE.match(str(member.value))
+            if match is not None:
+                cls.set_member(name, _delegate(cls, member, source, match))
+        elif isinstance(member, griffe.Function):
+            if _only_varargs(member):
+                member.parameters = griffe.Parameters(*(_copy(p) for p in source.parameters))
+            if member.docstring is None and source.docstring is not None:
+                member.docstring = _copy_docstring(source.docstring, member)
+
+
+def _delegate(
+    cls: griffe.Class, attribute: griffe.Attribute, source: griffe.Function, match: re.Match[str]
+) -> griffe.Function:
+    returns: str | griffe.Expr | None = source.returns
+    if match["twin"]:
+        returns = griffe.ExprName(match["twin"], parent=cls)
+    elif match["kind"] == "iterating" and returns is not None:
+        returns = str(returns).replace("AsyncIterator[", "Iterator[", 1)
+    function = griffe.Function(
+        attribute.name,
+        lineno=attribute.lineno,
+        endlineno=attribute.endlineno,
+        parameters=griffe.Parameters(*(_copy(p) for p in source.parameters)),
+        returns=returns,
+        parent=cls,
+    )
+    if source.docstring is not None:
+        function.docstring = _copy_docstring(source.docstring, function)
+    return function
+
+
+def _copy_docstring(docstring: griffe.Docstring, parent: griffe.Function) -> griffe.Docstring:
+    """The same docstring, parsed the same way (Google style), attached to ``parent``."""
+    return griffe.Docstring(
+        docstring.value,
+        lineno=docstring.lineno,
+        endlineno=docstring.endlineno,
+        parser=docstring.parser,
+        parser_options=docstring.parser_options,
+        parent=parent,
+    )
+
+
+def _only_varargs(function: griffe.Function) -> bool:
+    kinds = {p.kind for p in function.parameters if p.name not in ("self", "cls")}
+    return kinds == {griffe.ParameterKind.var_positional, griffe.ParameterKind.var_keyword}
+
+
+def _copy(parameter: griffe.Parameter) -> griffe.Parameter:
+    return griffe.Parameter(
+        parameter.name,
+        annotation=parameter.annotation,
+        kind=parameter.kind,
+        default=parameter.default,
+        docstring=parameter.docstring,
+    )
 
 
 class LiteralBlocks(griffe.Extension):
