@@ -6,6 +6,7 @@ Examples::
     python -m benchmarks --quick               # everything, tiny sizes (smoke test)
     python -m benchmarks submit facade         # only these
     python -m benchmarks many-jobs --jobs 500 --no-reference
+    python -m benchmarks matrix --cells 4x50,unboundedx300 --matrix-repeats 3
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import (
     facade,
     latency,
     many_jobs,
+    matrix,
     memory,
     polling,
     qiskit_bench,
@@ -40,6 +42,7 @@ BENCHMARKS: dict[str, Callable[..., list[Measurement]]] = {
     "many-jobs": many_jobs.run,
     "latency": latency.run,
     "polling": polling.run,
+    "matrix": matrix.run,
     "memory": memory.run,
     "emulator": emulator.run,
     "transport": transport.run,
@@ -63,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--circuits", type=int, help="submit: circuits per batch")
     parser.add_argument("--instructions", type=int, help="submit: instructions per circuit")
     parser.add_argument("--jobs", type=int, help="many-jobs: number of jobs")
+    parser.add_argument("--matrix-repeats", type=int, help="matrix: runs per cell and client")
+    parser.add_argument(
+        "--cells", help="matrix: comma-separated cells, e.g. 4x50,unboundedx300,unboundedx50-mixed"
+    )
     parser.add_argument("--memory-jobs", type=int, help="memory: jobs in flight")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     return parser
@@ -77,6 +84,8 @@ def sizes_from_args(args: argparse.Namespace) -> Sizes:
         "submit_instructions": args.instructions,
         "many_jobs": args.jobs,
         "memory_jobs": args.memory_jobs,
+        "matrix_repeats": args.matrix_repeats,
+        "matrix_cells": tuple(args.cells.split(",")) if args.cells else None,
     }
     return dataclasses.replace(
         sizes, **{name: value for name, value in overrides.items() if value is not None}

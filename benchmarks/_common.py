@@ -46,6 +46,8 @@ class Sizes:
     polling_repeats: int
     memory_jobs: int
     memory_max_poll_interval: float | None = None  # None: the client's default
+    matrix_repeats: int = 2
+    matrix_cells: tuple[str, ...] = ()  # keys such as "4x50" or "unboundedx50-mixed"; empty: every cell
 
 
 FULL = Sizes(
@@ -79,6 +81,8 @@ QUICK = Sizes(
     polling_repeats=1,
     memory_jobs=300,
     memory_max_poll_interval=0.5,  # every job polled within a second: a short smoke run
+    matrix_repeats=1,
+    matrix_cells=("unboundedx10",),
 )
 
 

@@ -4,13 +4,20 @@
 (sharing the client's poller and request budget); ``as_completed()`` yields each job's outcome as
 soon as it is terminal. If the scope ends with an error, a timeout or a cancellation, the jobs that
 have not finished are cancelled on the server — unless ``detach()`` was called.
+
+Producer and consumer at once: after ``keep_open()``, ``as_completed()`` and ``progress_events()`` run
+until ``close()`` ends the submissions (and every job has been reported), however far they catch up with
+the submissions made so far meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import importlib.util
 import math
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,15 +29,17 @@ import anyio
 import anyio.abc
 
 from ._errors import IQMError, JobTimeoutError
-from .job import AsyncCircuitJob
+from .job import AsyncCircuitJob, apply_status, shape_of
 from .models import Circuit, CircuitCompilationOptions, CircuitMeasurementResultsBatch, JobData, JobStatus
 
 if TYPE_CHECKING:
-    from .client import AsyncIQMClient
+    from ._job_services import JobServices
 
 __all__ = ["BatchProgress", "JobBatch", "JobOutcome", "SubmitOptions"]
 
 _CANCEL_GRACE_SECONDS = 30.0
+_POSITION_FRESH_SECONDS = 2.0
+_SUBMISSIONS_ENDED = object()  # wakes a consumer waiting for outcomes when the batch is closed
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -45,7 +54,12 @@ class SubmitOptions(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class BatchProgress:
-    """Aggregate state of a batch's jobs."""
+    """Aggregate state of a batch's jobs.
+
+    ``running`` counts the jobs seen running, and the jobs seen waiting that a later job of the batch
+    has been seen to pass (it started or finished: on a first-in-first-out queue, they have started).
+    ``best_queue_position`` is the lowest queue position seen in the last two seconds, None if none.
+    """
 
     submitted: int
     queued: int
@@ -89,9 +103,15 @@ class JobOutcome:
 
 
 def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
-        return True
-    return sys.stderr.isatty()
+    """Whether a progress bar is shown by default: only in a Jupyter kernel that can draw a widget.
+
+    In a terminal a text bar would interleave with the user's own prints, and in a notebook without
+    ipywidgets tqdm warns "IProgress not found" and draws the last bar twice: there the default is
+    no bar (``progress=True`` asks for one anyway; ``batch.progress()`` always works).
+    """
+    if "ipykernel" not in sys.modules:
+        return False
+    return importlib.util.find_spec("ipywidgets") is not None
 
 
 class _ProgressBar:
@@ -133,10 +153,11 @@ class JobBatch:
     """A scope for many jobs of one client.
 
     Args:
-        client: the client that submits and polls.
+        services: what the batch may use of its client (submissions, the poller, cancellation).
         timeout: one deadline, in seconds, for the whole batch (submissions and waiting), separate
             from per-request timeouts; None for no deadline.
-        progress: show a tqdm bar (None: only when interactive and tqdm is installed).
+        progress: show a tqdm bar (None: only in a Jupyter kernel with ipywidgets, when tqdm is
+            installed; True: a bar wherever tqdm is installed; False: none).
         max_concurrent_submissions: submissions in flight at once.
 
     Use ``async with client.batch(...) as batch:``; ``await batch.submit(...)`` or
@@ -145,13 +166,13 @@ class JobBatch:
 
     def __init__(
         self,
-        client: AsyncIQMClient,
+        services: JobServices,
         *,
         timeout: float | None = None,
         progress: bool | None = None,
         max_concurrent_submissions: int = 16,
     ) -> None:
-        self._client = client
+        self._services = services
         self._timeout = timeout
         self._deadline = math.inf
         self._progress_setting = progress
@@ -160,12 +181,19 @@ class JobBatch:
         self._next_index = 0
         self._states: dict[UUID, JobData] = {}
         self._status_counts: Counter[JobStatus] = Counter()
-        self._queue_positions: dict[UUID, int] = {}  # waiting jobs with a known position
+        self._indices: dict[UUID, int] = {}
+        self._positions: dict[UUID, tuple[int, float]] = {}  # waiting jobs: last position, seen when
+        self._position_heap: list[tuple[int, float, UUID]] = []  # lazily pruned
+        self._waiting_heap: list[tuple[int, UUID]] = []  # (index, job) of jobs seen waiting; lazily pruned
+        self._started_index = -1  # highest index of a job seen running or completed
+        self._inferred_running: set[UUID] = set()
+        self._kept_open = False
+        self._closed = False
         self._pending_submissions = 0
         self._submitted = 0
         self._reported = 0
         self._outcomes_send, self._outcomes_receive = anyio.create_memory_object_stream[
-            JobOutcome | BaseException
+            JobOutcome | BaseException | object
         ](math.inf)
         self._changed = anyio.Event()
         self._idle = anyio.Event()
@@ -187,6 +215,7 @@ class JobBatch:
     ) -> bool | None:
         assert self._task_group is not None
         timed_out = False
+        self._closed = True
         try:
             if exc_type is None and not self._detached:
                 # A clean exit waits for every job (as a task group waits for its children), up to the deadline.
@@ -209,6 +238,31 @@ class JobBatch:
         """Keep the batch's unfinished jobs running on the server when the scope ends."""
         self._detached = True
 
+    def keep_open(self) -> None:
+        """Make ``as_completed()`` and ``progress_events()`` run until ``close()``.
+
+        Without it they end once they have caught up with the submissions made so far, which suits
+        submitting everything first and iterating after. Call it before handing the batch to a
+        producer task, then have the producer call ``close()`` when it is done (in a ``finally``).
+        """
+        self._kept_open = True
+
+    def close(self) -> None:
+        """End the submissions: further submits raise, and the iterators end once every job is reported."""
+        if self._closed:
+            return
+        self._closed = True
+        self._outcomes_send.send_nowait(_SUBMISSIONS_ENDED)
+        self._signal_change()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the submissions have ended (``close()`` or the end of the scope)."""
+        return self._closed
+
+    def _more_to_come(self) -> bool:
+        return bool(self._pending_submissions) or (self._kept_open and not self._closed)
+
     @property
     def jobs(self) -> list[AsyncCircuitJob]:
         """The jobs submitted so far, in the order of the submit calls."""
@@ -219,14 +273,25 @@ class JobBatch:
         counts = self._status_counts
         finished = sum(counts[status] for status in counts if status.is_terminal)
         done = counts[JobStatus.COMPLETED]
+        inferred = len(self._inferred_running)
         return BatchProgress(
             self._submitted,
-            queued=counts[JobStatus.WAITING],
-            running=counts[JobStatus.PROCESSING],
+            queued=counts[JobStatus.WAITING] - inferred,
+            running=counts[JobStatus.PROCESSING] + inferred,
             done=done,
             failed=finished - done,
-            best_queue_position=min(self._queue_positions.values(), default=None),
+            best_queue_position=self._best_queue_position(),
         )
+
+    def _best_queue_position(self) -> int | None:
+        heap = self._position_heap
+        now = time.monotonic()
+        while heap:
+            position, seen, job_id = heap[0]
+            if self._positions.get(job_id) == (position, seen) and now - seen <= _POSITION_FRESH_SECONDS:
+                return position
+            heapq.heappop(heap)  # outdated: the job moved on, or the position is no longer fresh
+        return None
 
     def _note(self, data: JobData) -> None:
         previous = self._states.get(data.id)
@@ -234,12 +299,48 @@ class JobBatch:
             self._status_counts[previous.status] -= 1
         self._status_counts[data.status] += 1
         self._states[data.id] = data
-        if data.status == JobStatus.WAITING and data.queue_position is not None:
-            self._queue_positions[data.id] = data.queue_position
+        self._inferred_running.discard(data.id)
+        index = self._indices.get(data.id, -1)
+        if data.status == JobStatus.WAITING:
+            heapq.heappush(self._waiting_heap, (index, data.id))
+            if data.queue_position is not None:
+                seen = time.monotonic()
+                self._positions[data.id] = (data.queue_position, seen)
+                heapq.heappush(self._position_heap, (data.queue_position, seen, data.id))
         else:
-            self._queue_positions.pop(data.id, None)
+            self._positions.pop(data.id, None)
+            if data.status in (JobStatus.PROCESSING, JobStatus.COMPLETED):
+                self._started_index = max(self._started_index, index)
+        self._infer_started()
+        self._compact()
         if self._bar is not None and self._bar.due():
             self._bar.update(self.progress())
+        self._signal_change()
+
+    def _infer_started(self) -> None:
+        """Jobs seen waiting that a later job has passed have started (first in, first out)."""
+        heap = self._waiting_heap
+        while heap and heap[0][0] < self._started_index:
+            _, job_id = heapq.heappop(heap)
+            if self._states[job_id].status == JobStatus.WAITING:
+                self._inferred_running.add(job_id)
+                self._positions.pop(job_id, None)
+
+    def _compact(self) -> None:
+        """Drop outdated heap entries once they outnumber the live ones (heaps are pruned lazily)."""
+        if len(self._position_heap) > 2 * len(self._positions) + 64:
+            self._position_heap = [(p, seen, job_id) for job_id, (p, seen) in self._positions.items()]
+            heapq.heapify(self._position_heap)
+        waiting = self._status_counts[JobStatus.WAITING]
+        if len(self._waiting_heap) > 2 * waiting + 64:
+            self._waiting_heap = [
+                (self._indices.get(job_id, -1), job_id)
+                for job_id, data in self._states.items()
+                if data.status == JobStatus.WAITING and job_id not in self._inferred_running
+            ]
+            heapq.heapify(self._waiting_heap)
+
+    def _signal_change(self) -> None:
         self._changed.set()
         self._changed = anyio.Event()
 
@@ -290,6 +391,8 @@ class JobBatch:
 
     def _claim_index(self) -> int:
         self._running_task_group()
+        if self._closed:
+            raise IQMError("The batch is closed for submissions.")
         self._pending_submissions += 1
         index = self._next_index
         self._next_index += 1
@@ -301,7 +404,7 @@ class JobBatch:
         try:
             with anyio.fail_after(self._remaining()):
                 async with self._submit_limiter:
-                    job = await self._client.submit_circuits(circuits, **options)
+                    job = await self._services.submit_circuits(circuits, **options)
         except TimeoutError:
             raise self._timeout_error() from None
         finally:
@@ -309,6 +412,7 @@ class JobBatch:
             self._wake_exit()
         self._submitted += 1
         self._jobs[index] = job
+        self._indices[job.job_id] = index
         self._note(job.data)
         self._waiting += 1
         self._running_task_group().start_soon(self._await_job, index, job)
@@ -316,8 +420,13 @@ class JobBatch:
 
     async def _await_job(self, index: int, job: AsyncCircuitJob) -> None:
         try:
-            await self._client._poller.wait(
-                job.job_id, job.data, received_at=job.received_at, max_wait=None, on_update=self._track(job)
+            await self._services.poller.wait(
+                job.job_id,
+                job.data,
+                received_at=job.received_at,
+                max_wait=None,
+                on_update=self._track(job),
+                shape=shape_of(job),
             )
             result = await job.result() if job.status == JobStatus.COMPLETED else None
             await self._outcomes_send.send(JobOutcome(index, job, result))
@@ -333,7 +442,7 @@ class JobBatch:
 
     def _track(self, job: AsyncCircuitJob) -> Any:
         def on_update(data: JobData) -> None:
-            job._set_data(data)
+            apply_status(job, data)
             self._note(data)
 
         return on_update
@@ -341,31 +450,37 @@ class JobBatch:
     async def as_completed(self) -> AsyncIterator[JobOutcome]:
         """Yield each job's outcome as it finishes, until every submitted job has been reported.
 
+        After ``keep_open()``, until ``close()`` has also been called; otherwise the submissions made so
+        far (including the ``submit_soon`` ones still in flight) are all it waits for.
+
         Raises:
             JobTimeoutError: the batch deadline passed.
             IQMError: a submission or a status request failed (after retries).
         """
-        while self._reported < self._submitted or self._pending_submissions:
+        while self._reported < self._submitted or self._more_to_come():
             try:
                 with anyio.fail_after(self._remaining()):
                     item = await self._outcomes_receive.receive()
             except TimeoutError:
                 raise self._timeout_error() from None
+            if item is _SUBMISSIONS_ENDED:
+                continue
             if isinstance(item, BaseException):
                 raise item
+            assert isinstance(item, JobOutcome)
             self._reported += 1
             yield item
 
     async def progress_events(self) -> AsyncIterator[BatchProgress]:
-        """Yield a progress snapshot whenever it changes, until every submitted job is terminal."""
+        """Yield a progress snapshot whenever it changes, until every submitted job is terminal.
+
+        After ``keep_open()``, until ``close()`` has also been called.
+        """
         while True:
             snapshot = self.progress()
             yield snapshot
-            if (
-                snapshot.finished >= snapshot.submitted
-                and not self._pending_submissions
-                and snapshot.submitted
-            ):
+            ended = snapshot.submitted or self._closed
+            if ended and snapshot.finished >= snapshot.submitted and not self._more_to_come():
                 return
             await self._changed.wait()
 
@@ -384,4 +499,4 @@ class JobBatch:
 
     async def _cancel_quietly(self, job_id: UUID) -> None:
         with contextlib.suppress(IQMError):
-            await self._client.cancel_job(job_id)
+            await self._services.cancel(job_id)

@@ -37,7 +37,9 @@ from ._errors import (
     ResponseDecodeError,
 )
 from ._http import HTTPClient, RetryKind
-from ._poller import JobPoller
+from ._job_poller import JobPoller
+from ._job_services import JobServices
+from ._poll_planning import JobShape
 from ._sanitize import bearer_token, one_line, redact_bytes
 from .batch import JobBatch
 from .calibration import ObservationFinder
@@ -244,10 +246,19 @@ class AsyncIQMClient:
         self._architectures: dict[UUID, DynamicQuantumArchitecture] = {}
         self._default_architecture: tuple[DynamicQuantumArchitecture, float] | None = None
         self._expected_measurements = ExpectedMeasurements()
-        self._poller = JobPoller(
+        self._job_poller = JobPoller(
             self._fetch_job_data,
             max_interval=self._settings.max_poll_interval,
             max_polls_per_second=min(MAX_POLLS_PER_SECOND, self._settings.requests_per_second / 10),
+        )
+        self._job_services = JobServices(
+            poller=self._job_poller,
+            note_calibration_set=self._note_calibration_set,
+            get_measurements=self.get_job_measurements,
+            get_measurement_counts=self.get_job_measurement_counts,
+            get_payload=self._get_submit_circuits_payload,
+            cancel=self.cancel_job,
+            submit_circuits=self.submit_circuits,
         )
 
     def __repr__(self) -> str:
@@ -617,7 +628,10 @@ class AsyncIQMClient:
         """
         check_batch_arguments(timeout, progress, max_concurrent_submissions)
         return JobBatch(
-            self, timeout=timeout, progress=progress, max_concurrent_submissions=max_concurrent_submissions
+            self._job_services,
+            timeout=timeout,
+            progress=progress,
+            max_concurrent_submissions=max_concurrent_submissions,
         )
 
     # ----------------------------------------------------------------- jobs
@@ -645,7 +659,7 @@ class AsyncIQMClient:
             warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         for error in data.errors:
             warnings.warn(f"{error.source}: {error.error_code}: {error.message}", stacklevel=2)
-        return AsyncCircuitJob(data, self)
+        return AsyncCircuitJob(data, self._job_services)
 
     async def cancel_job(self, job_id: UUID) -> None:
         """Cancel a job: a waiting job never runs, a running one is interrupted, a finished one is unchanged."""
@@ -712,28 +726,8 @@ class AsyncIQMClient:
             client_signature=client_signature,
         )
 
-    async def create_circuit_job_definition(
-        self,
-        circuits: Sequence[Circuit | str],
-        *,
-        qubit_mapping: Mapping[str, str] | None = None,
-        calibration_set_id: UUID | None = None,
-        shots: int = 1,
-        options: CircuitCompilationOptions | None = None,
-    ) -> CircuitJobDefinition:
-        """iqm-client 36's name for ``create_run_request``: validate circuits and build the job definition.
-
-        Raises:
-            ValueError: ``shots`` < 1.
-            CircuitValidationError: a circuit is invalid; the message names circuit, instruction and problem.
-        """
-        return await self.create_run_request(
-            circuits,
-            qubit_mapping=qubit_mapping,
-            calibration_set_id=calibration_set_id,
-            shots=shots,
-            options=options,
-        )
+    create_circuit_job_definition = create_run_request
+    """iqm-client 36's name for ``create_run_request`` (same arguments; the definition is the run request)."""
 
     async def submit_circuit_job(
         self, circuit_job_definition: CircuitJobDefinition, *, use_timeslot: bool = False
@@ -843,9 +837,10 @@ async def _post_run_request(
     )
     job = AsyncCircuitJob(
         _decode(_JOB_DATA, response),
-        client,
+        client._job_services,
         uses_default_calibration=run_request.calibration_set_id is None,
         definition=run_request,
+        shape=JobShape.of(run_request.circuits, run_request.shots),
     )
     client._expected_measurements.remember(job.job_id, run_request.circuits, measurement_keys)
     return job

@@ -10,7 +10,9 @@ from uuid import UUID
 
 import anyio
 
-from ._errors import IQMError, JobTimeoutError
+from ._arguments import check_number
+from ._errors import ClientConfigurationError, IQMError, JobTimeoutError
+from ._poll_planning import JobShape
 from .models import (
     CircuitJobPayload,
     CircuitMeasurementCounts,
@@ -23,7 +25,7 @@ from .models import (
 from .models.run_request import PackedDefinition, pack_definition
 
 if TYPE_CHECKING:
-    from .client import AsyncIQMClient
+    from ._job_services import JobServices
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "AsyncCircuitJob", "ProgressCallback"]
 
@@ -54,11 +56,12 @@ class AsyncCircuitJob:
     """
 
     __slots__ = (
-        "_client",
         "_max_queue_position",
         "_payload",
         "_result",
         "_result_counts",
+        "_services",
+        "_shape",
         "_uses_default_calibration",
         "data",
         "received_at",
@@ -67,14 +70,16 @@ class AsyncCircuitJob:
     def __init__(
         self,
         data: JobData,
-        client: AsyncIQMClient,
+        services: JobServices,
         *,
         uses_default_calibration: bool = False,
         definition: PostJobsRequest | None = None,
+        shape: JobShape | None = None,
     ) -> None:
         self.data = data
         self.received_at = anyio.current_time()
-        self._client = client
+        self._shape = shape  # what its running time depends on, when this client submitted it
+        self._services = services
         self._uses_default_calibration = uses_default_calibration
         self._result: CircuitMeasurementResultsBatch | None = None
         self._result_counts: list[CircuitMeasurementCounts] | None = None
@@ -101,7 +106,7 @@ class AsyncCircuitJob:
         self.data = data
         self.received_at = anyio.current_time()
         if self._uses_default_calibration and data.compilation is not None:
-            self._client._note_calibration_set(data.compilation.calibration_set_id)
+            self._services.note_calibration_set(data.compilation.calibration_set_id)
 
     @property
     def job_data(self) -> JobData:
@@ -119,7 +124,7 @@ class AsyncCircuitJob:
         A job already completed, failed or cancelled never changes: no request is sent for it.
         """
         if not self.status.is_terminal:
-            self._set_data(await self._client._poller.refresh(self.job_id))
+            self._set_data(await self._services.poller.refresh(self.job_id))
         return self.status
 
     async def wait_for_completion(
@@ -144,7 +149,17 @@ class AsyncCircuitJob:
 
         Returns:
             The last status seen.
+
+        Raises:
+            ClientConfigurationError: ``timeout_secs`` or ``polling_interval`` is not a finite number >= 0
+                (> 0 for ``polling_interval``), or ``progress_callback`` is not callable.
         """
+        timeout_secs = check_number(timeout_secs, "timeout_secs", allow_minimum=True) or 0.0
+        polling_interval = check_number(polling_interval, "polling_interval", optional=True)
+        if progress_callback is not None and not callable(progress_callback):
+            raise ClientConfigurationError(
+                f"progress_callback must be callable, got {type(progress_callback).__name__}."
+            )
         on_update = self._set_data
         if progress_callback is not None:
             callback = progress_callback
@@ -154,13 +169,14 @@ class AsyncCircuitJob:
                 _report_progress(self, callback)
 
             _report_progress(self, callback)
-        data = await self._client._poller.wait(
+        data = await self._services.poller.wait(
             self.job_id,
             self.data,
             received_at=self.received_at,
             max_wait=timeout_secs or None,
             on_update=on_update,
             max_interval=polling_interval,
+            shape=self._shape,
         )
         self._set_data(data)
         if not self.status.is_terminal:
@@ -192,7 +208,7 @@ class AsyncCircuitJob:
                 await self.update()
             if self.status != JobStatus.COMPLETED:
                 return None
-            self._result = await self._client.get_job_measurements(self.job_id)
+            self._result = await self._services.get_measurements(self.job_id)
             for message in self.data.messages:
                 warnings.warn(f"{message.source}: {message.message}", stacklevel=2)
         return self._result
@@ -204,7 +220,7 @@ class AsyncCircuitJob:
                 await self.update()
             if self.status != JobStatus.COMPLETED:
                 return None
-            self._result_counts = await self._client.get_job_measurement_counts(self.job_id)
+            self._result_counts = await self._services.get_measurement_counts(self.job_id)
         return self._result_counts
 
     async def result_or_raise(
@@ -236,15 +252,25 @@ class AsyncCircuitJob:
         does: ``circuits, parameters = await job.payload()``.
         """
         if self._payload is None:
-            self._payload = CircuitJobPayload.of(await self._client._get_submit_circuits_payload(self.job_id))
+            self._payload = CircuitJobPayload.of(await self._services.get_payload(self.job_id))
         elif not isinstance(self._payload, CircuitJobPayload):
             self._payload = CircuitJobPayload.of(self._payload)
         return self._payload
 
     async def cancel(self) -> None:
         """Cancel the job on the server."""
-        await self._client.cancel_job(self.job_id)
+        await self._services.cancel(self.job_id)
 
     def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
         """The first timeline entry with this status (and source, if given), or None."""
         return self.data.find_timeline_entry(status=status, source=source)
+
+
+def apply_status(job: AsyncCircuitJob, data: JobData) -> None:
+    """Give ``job`` a status document obtained elsewhere (a batch's poll), as ``update()`` would."""
+    job._set_data(data)
+
+
+def shape_of(job: AsyncCircuitJob) -> JobShape | None:
+    """What the job's running time depends on, when this client submitted it (None otherwise)."""
+    return job._shape

@@ -143,3 +143,16 @@ def test_bad_numbers() -> None:
 def test_user_agent_has_signature() -> None:
     agent = settings(client_signature="my-app 1.0").user_agent
     assert "python" in agent and "iqm-client-async" in agent and agent.endswith(", my-app 1.0")
+
+
+def test_iqm_client_debug_is_read_with_the_settings() -> None:
+    common = {
+        "quantum_computer": None,
+        "token": None,
+        "tokens_file": None,
+        "client_signature": None,
+        "timeout": None,
+        "max_retries": None,
+    }
+    assert resolve_settings("http://127.0.0.1:9/", environ={"IQM_CLIENT_DEBUG": "1"}, **common).debug
+    assert not resolve_settings("http://127.0.0.1:9/", environ={}, **common).debug

@@ -34,7 +34,7 @@ from iqm_client_async import (
     ObservationSetWithObservations,
     RunRequest,
 )
-from iqm_client_async._poller import JobPoller
+from iqm_client_async._job_poller import JobPoller
 from iqm_client_async.emulator import BlockingEmulator, Emulator
 from iqm_client_async.emulator.presets import load_preset
 
@@ -287,7 +287,11 @@ def test_polling_interval_is_the_longest_gap_of_that_wait() -> None:
 
     poller = JobPoller(never, max_interval=5.0)
     deep_in_queue = JobData.model_validate(job_json("waiting", queue_position=500))
-    default, capped, raised = poller.planner(), poller.planner(0.05), poller.planner(30.0)
+    default, capped, raised = (
+        poller.planner(),
+        poller.planner(max_interval=0.05),
+        poller.planner(max_interval=30.0),
+    )
     for planner in (default, capped, raised):
         planner.observe(deep_in_queue, 0.0)
     assert default.next_delay(0.0) > 0.05

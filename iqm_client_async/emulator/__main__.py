@@ -47,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="seed for sampling and faults (None: random)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
     parser.add_argument("--job-duration-ms", type=float, default=0.0, help="minimum execution time of a job")
+    parser.add_argument(
+        "--circuit-duration-ms", type=float, default=0.0, help="minimum execution time added per circuit"
+    )
+    parser.add_argument(
+        "--shot-duration-us",
+        type=float,
+        default=0.0,
+        help="minimum execution time added per shot of each circuit, in microseconds",
+    )
     parser.add_argument("--workers", type=int, default=1, help="execution slots")
     parser.add_argument(
         "--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request"
@@ -89,6 +98,8 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         seed=args.seed,
         latency_ms=args.latency_ms,
         job_duration_ms=args.job_duration_ms,
+        circuit_duration_ms=args.circuit_duration_ms,
+        shot_duration_us=args.shot_duration_us,
         workers=args.workers,
         token=args.token,
         noise=args.noise,

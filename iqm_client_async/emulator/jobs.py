@@ -3,8 +3,9 @@
 A job is ``waiting`` in the FIFO queue (``queue_position`` = waiting jobs ahead of it) until an execution
 slot takes it; it is then ``processing`` while being compiled and simulated (in a thread, so the event loop
 keeps answering), and ends ``completed``, ``failed`` or ``cancelled``. Execution lasts at least
-``job_duration_ms``. Cancelling a waiting job removes it from the queue; cancelling a running one interrupts
-it; a terminal job is left unchanged. Jobs left waiting or running at shutdown are queued again (in
+``job_duration_ms``, plus ``circuit_duration_ms`` per circuit and ``shot_duration_us`` per shot of each
+circuit (``EmulatorSettings.execution_seconds``). Cancelling a waiting job removes it from the queue;
+cancelling a running one interrupts it; a terminal job is left unchanged. Jobs left waiting or running at shutdown are queued again (in
 submission order) when a persistent store is reopened.
 
 An execution slot is only a count, not a task: a job gets a task when it starts and gives its slot to the
@@ -401,7 +402,8 @@ class JobManager:
         future.add_done_callback(self._simulations.discard)  # in the simulation thread: set ops are atomic
         try:
             measurements, counts = await asyncio.wrap_future(future)
-            remaining = self.settings.job_duration_ms / 1000 - (loop.time() - started)
+            minimum = self.settings.execution_seconds(len(submission.circuits), submission.shots)
+            remaining = minimum - (loop.time() - started)
             if remaining > 0:
                 await asyncio.sleep(remaining)
         except asyncio.CancelledError:

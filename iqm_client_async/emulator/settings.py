@@ -27,7 +27,10 @@ class EmulatorSettings:
         qpu: QPU preset name (``adonis``, ``apollo``, ``garnet``, ``aphrodite``, ``deneb``).
         seed: seed for measurement sampling and fault injection; ``None`` draws fresh entropy.
         latency_ms: extra delay added to every HTTP response.
-        job_duration_ms: minimum time a job spends executing (on top of the simulation itself).
+        job_duration_ms: minimum time a job spends executing (on top of the simulation itself); with the
+            two fields below, the fixed overhead of every job.
+        circuit_duration_ms: minimum execution time added per circuit of a job.
+        shot_duration_us: minimum execution time added per shot of each circuit (microseconds).
         workers: execution slots; 1 behaves like a real QPU's single queue.
         token: when set, every request must carry ``Authorization: Bearer <token>``.
         noise: ``"none"`` for ideal simulation, ``"calibrated"`` for the preset's noise model.
@@ -43,6 +46,8 @@ class EmulatorSettings:
     seed: int | None = None
     latency_ms: float = 0.0
     job_duration_ms: float = 0.0
+    circuit_duration_ms: float = 0.0
+    shot_duration_us: float = 0.0
     workers: int = 1
     token: str | None = None
     noise: NoiseSetting = "none"
@@ -54,7 +59,15 @@ class EmulatorSettings:
     def __post_init__(self) -> None:
         problems = [
             f"{name} must not be negative"
-            for name in ("port", "latency_ms", "job_duration_ms", "slow_delay_s", "retry_after_s")
+            for name in (
+                "port",
+                "latency_ms",
+                "job_duration_ms",
+                "circuit_duration_ms",
+                "shot_duration_us",
+                "slow_delay_s",
+                "retry_after_s",
+            )
             if getattr(self, name) < 0
         ]
         if self.workers < 1:
@@ -63,6 +76,11 @@ class EmulatorSettings:
             problems.append(f"noise must be 'none' or 'calibrated', not {self.noise!r}")
         if problems:
             raise EmulatorConfigurationError("Invalid emulator settings: " + "; ".join(problems))
+
+    def execution_seconds(self, circuits: int, shots: int) -> float:
+        """Minimum execution time of a job: the fixed overhead plus a time per circuit and per shot."""
+        per_circuit = self.circuit_duration_ms / 1000 + shots * self.shot_duration_us / 1e6
+        return self.job_duration_ms / 1000 + circuits * per_circuit
 
     def replace(self, **changes: object) -> EmulatorSettings:
         """A copy with some fields changed (``faults`` may be given as a spec string, ``db`` as a str).
@@ -91,6 +109,8 @@ class EmulatorOptions(TypedDict, total=False):
     seed: int | None
     latency_ms: float
     job_duration_ms: float
+    circuit_duration_ms: float
+    shot_duration_us: float
     workers: int
     token: str | None
     noise: NoiseSetting
