@@ -65,22 +65,40 @@ def _complete_facade(cls: griffe.Class, target_class: griffe.Class) -> None:
     for name, member in list(cls.members.items()):
         if member.is_alias or (name.startswith("_") and name != "__init__"):
             continue
-        source = target_class.members.get(name)
-        if not isinstance(source, griffe.Function):
+        source, docstring = _async_member(target_class, name)
+        if source is None:
             continue
         if isinstance(member, griffe.Attribute):
             match = _DELEGATE.match(str(member.value))
             if match is not None:
-                cls.set_member(name, _delegate(cls, member, source, match))
+                cls.set_member(name, _delegate(cls, member, source, docstring, match))
         elif isinstance(member, griffe.Function):
             if _only_varargs(member):
                 member.parameters = griffe.Parameters(*(_copy(p) for p in source.parameters))
-            if member.docstring is None and source.docstring is not None:
-                member.docstring = _copy_docstring(source.docstring, member)
+            if member.docstring is None and docstring is not None:
+                member.docstring = _copy_docstring(docstring, member)
+
+
+def _async_member(
+    target_class: griffe.Class, name: str
+) -> tuple[griffe.Function | None, griffe.Docstring | None]:
+    """The async method ``name`` and its docstring; an alias (``new_name = old_name``) keeps its own docstring."""
+    member = target_class.members.get(name)
+    if isinstance(member, griffe.Attribute) and member.value is not None:
+        aliased = target_class.members.get(str(member.value))
+        if isinstance(aliased, griffe.Function):
+            return aliased, member.docstring or aliased.docstring
+    if isinstance(member, griffe.Function):
+        return member, member.docstring
+    return None, None
 
 
 def _delegate(
-    cls: griffe.Class, attribute: griffe.Attribute, source: griffe.Function, match: re.Match[str]
+    cls: griffe.Class,
+    attribute: griffe.Attribute,
+    source: griffe.Function,
+    docstring: griffe.Docstring | None,
+    match: re.Match[str],
 ) -> griffe.Function:
     returns: str | griffe.Expr | None = source.returns
     if match["twin"]:
@@ -95,8 +113,8 @@ def _delegate(
         returns=returns,
         parent=cls,
     )
-    if source.docstring is not None:
-        function.docstring = _copy_docstring(source.docstring, function)
+    if docstring is not None:
+        function.docstring = _copy_docstring(docstring, function)
     return function
 
 
