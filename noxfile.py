@@ -78,3 +78,12 @@ def fuzz(session: nox.Session) -> None:
     """schemathesis against the emulator's /openapi.json: fails on any 5xx or response slower than 5 s."""
     session.install("-e", ".[emulator]", "schemathesis==4.32.5")
     session.run("python", "scripts/fuzz_emulator.py", "--max-examples", "300", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict``, then a check that the API reference covers every public name."""
+    session.install("-e", ".[docs]")
+    site = "build/site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "docs/_check_reference.py", f"{site}/objects.inv")
