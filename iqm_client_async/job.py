@@ -53,6 +53,10 @@ class AsyncCircuitJob:
     """A circuit job on the server: its last seen status, waiting, and results.
 
     Created by ``AsyncIQMClient.submit_circuits`` or ``AsyncIQMClient.get_job``.
+
+    Attributes:
+        data: the last status document seen (``JobData``).
+        received_at: when ``data`` arrived (the event loop's monotonic clock).
     """
 
     __slots__ = (
