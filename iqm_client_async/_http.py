@@ -46,6 +46,7 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    IQMError,
     RateLimitError,
     RedirectRefusedError,
     ResponseDecodeError,
@@ -62,6 +63,7 @@ logger = logging.getLogger("iqm_client_async")
 
 _RETRYABLE_STATUSES: Final = frozenset({408, 429, 502, 503, 504})
 _REFUSAL_STATUSES: Final = frozenset({429, 503})
+_GATEWAY_STATUSES: Final = frozenset({408, 502, 504})  # the request may have been processed behind them
 _NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 MAX_REDIRECTS: Final = 5
 MAX_CONNECT_TIMEOUT: Final = 30.0
@@ -75,31 +77,23 @@ class RetryKind(enum.Enum):
     SUBMIT_WITH_KEY = "submit_with_key"  # creates a job; the server honours Idempotency-Key
 
 
-class _NotSent(Exception):
-    """A failure before any byte of the request was sent: any request may be sent again."""
-
-    def __init__(self, error: APIConnectionError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _Permanent(Exception):
-    """A failure that sending again cannot fix (a TLS certificate or protocol mismatch): not retried."""
-
-    def __init__(self, error: APIConnectionError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _AmbiguousSubmission(Exception):
-    """A keyed submission that may have reached the server: resent with the same key."""
-
-    def __init__(self, error: IQMErrorLike) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 IQMErrorLike = APIConnectionError | ResponseDecodeError
+
+
+class _Failed(Exception):
+    """An attempt that got no usable response, classified by how far it may have got.
+
+    Attributes:
+        error: what the caller sees if this is the last attempt.
+        retry: whether sending the request again is safe and may help.
+        reached: whether the request may have reached the server (for a submission: a job may exist).
+    """
+
+    def __init__(self, error: IQMErrorLike, *, retry: bool, reached: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry = retry
+        self.reached = reached
 
 
 @functools.lru_cache(maxsize=64)
@@ -235,12 +229,18 @@ class HTTPClient:
             ResponseDecodeError: the response body could not be decoded.
         """
 
+        reached = False  # whether an attempt of a keyed submission may have created the job
+
         def retryable(exc: BaseException) -> bool:
+            nonlocal reached
             if isinstance(exc, APIStatusError):
+                may_exist = retry is RetryKind.SUBMIT_WITH_KEY and exc.status_code in _GATEWAY_STATUSES
+                reached = reached or may_exist
                 return _retryable_status(exc, retry)
-            if isinstance(exc, (_NotSent, _AmbiguousSubmission)):
-                return True
-            return isinstance(exc, APIConnectionError) and retry is RetryKind.SAFE
+            if isinstance(exc, _Failed):
+                reached = reached or exc.reached
+                return exc.retry
+            return False
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._settings.max_retries + 1),
@@ -254,15 +254,21 @@ class HTTPClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._send_once(method, path, retry, params, content, headers, background)
-        except (_NotSent, _Permanent) as exc:
+        except _Failed as exc:
+            # a keyed submission that an earlier attempt may have created stays "unknown" to the end,
+            # whatever stopped the last attempt
+            if reached and exc.retry:
+                raise self._outcome_unknown(exc.error, headers, retried=True) from exc.__cause__
             raise exc.error from exc.__cause__
-        except _AmbiguousSubmission as exc:
-            raise self._outcome_unknown(exc.error, headers, retried=True) from exc.__cause__
+        except APIStatusError as exc:
+            if reached and _retryable_status(exc, retry):
+                raise self._outcome_unknown(exc, headers, retried=True) from exc
+            raise
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     @staticmethod
     def _outcome_unknown(
-        cause: IQMErrorLike, headers: Mapping[str, str] | None, *, retried: bool
+        cause: IQMError, headers: Mapping[str, str] | None, *, retried: bool
     ) -> SubmissionOutcomeUnknownError:
         key = (headers or {}).get("Idempotency-Key", "")
         why = (
@@ -280,7 +286,7 @@ class HTTPClient:
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, (_NotSent, _AmbiguousSubmission)):
+        if isinstance(exc, _Failed):
             exc = exc.error
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         logger.info("Retrying after %s (attempt %d, waiting %.2f s)", exc, state.attempt_number, sleep)
@@ -393,19 +399,25 @@ class HTTPClient:
         self, failure: Exception, request: httpx.Request, retry: RetryKind, headers: Mapping[str, str] | None
     ) -> Exception:
         """The exception for a request that got no usable response, by how far it may have got."""
-        if isinstance(failure, httpx.DecodingError):
-            error: IQMErrorLike = ResponseDecodeError(
+        if isinstance(failure, httpx.DecodingError):  # an answer came: retrying a GET would not fix it
+            decode = ResponseDecodeError(
                 f"The response to {request.method} {request.url} could not be decoded "
                 f"({type(failure).__name__}: {failure})"
             )
-        else:
-            error = _connection_error(failure, request)
-            if isinstance(failure, httpx.ConnectError) and _caused_by_tls(failure):
-                return _Permanent(error)  # https to a plain-http server, an untrusted certificate
-            if isinstance(failure, _NOT_SENT_ERRORS):
-                return _NotSent(error)
-        if retry is RetryKind.SUBMIT_WITH_KEY:
-            return _AmbiguousSubmission(error)
+            return self._may_have_reached(decode, retry, headers, retry_safe=False)
+        error = _connection_error(failure, request)
+        if isinstance(failure, httpx.ConnectError) and _caused_by_tls(failure):
+            # https to a plain-http server, an untrusted certificate: sending again cannot fix it
+            return _Failed(error, retry=False, reached=False)
+        if isinstance(failure, _NOT_SENT_ERRORS):
+            return _Failed(error, retry=True, reached=False)
+        return self._may_have_reached(error, retry, headers, retry_safe=True)
+
+    def _may_have_reached(
+        self, error: IQMErrorLike, retry: RetryKind, headers: Mapping[str, str] | None, *, retry_safe: bool
+    ) -> Exception:
         if retry is RetryKind.SUBMIT:
             return self._outcome_unknown(error, headers, retried=False)
-        return error
+        if retry is RetryKind.SUBMIT_WITH_KEY:
+            return _Failed(error, retry=True, reached=True)
+        return _Failed(error, retry=retry_safe, reached=False)

@@ -463,3 +463,30 @@ async def test_status_errors_carry_the_response() -> None:
         await make_client(handler).request("GET", "/api/v1/jobs/1")
     assert info.value.response is not None
     assert info.value.response.status_code == 404 and info.value.response.headers["X-Request-Id"] == "r-1"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "later", [httpx.ConnectError("refused"), httpx.Response(504), httpx.Response(503)], ids=str
+)
+async def test_a_keyed_submission_that_may_exist_stays_unknown_whatever_ends_the_retries(
+    later: httpx.Response | Exception,
+) -> None:
+    # the first attempt may have created the job; later attempts fail otherwise: the caller must not
+    # read the last error as "no job was created"
+    handler, seen = counting([httpx.ReadTimeout("lost"), later])
+    with pytest.raises(errors.SubmissionOutcomeUnknownError) as info:
+        await make_client(handler, retries=2).request(
+            "POST", "/j", retry=RetryKind.SUBMIT_WITH_KEY, headers={"Idempotency-Key": "k7"}
+        )
+    assert len(seen) == 3 and info.value.idempotency_key == "k7"
+
+
+@pytest.mark.asyncio
+async def test_a_keyed_submission_that_never_left_is_a_plain_connection_error() -> None:
+    handler, seen = counting([httpx.ConnectError("refused")])
+    with pytest.raises(errors.APIConnectionError) as info:
+        await make_client(handler, retries=2).request(
+            "POST", "/j", retry=RetryKind.SUBMIT_WITH_KEY, headers={"Idempotency-Key": "k8"}
+        )
+    assert not isinstance(info.value, errors.SubmissionOutcomeUnknownError) and len(seen) == 3
