@@ -66,6 +66,9 @@ from .validation import MeasurementWidths, validate_circuits_dynamic
 
 __all__ = ["AsyncIQMClient"]
 
+IDEMPOTENCY_PROBE_SECONDS = (
+    10.0  # how long the first submission waits for /about to say whether keys are honoured
+)
 MAX_POLLS_PER_SECOND = 100.0  # the slowest polls of all waiting jobs together (or a tenth of the rate limit)
 
 logger = logging.getLogger("iqm_client_async")
@@ -312,11 +315,18 @@ class AsyncIQMClient:
             return self._idempotent_submissions
 
         async def ask() -> bool:
-            try:  # the server's own document only: a station document that fails must not decide this
-                about = await self._once("server_about", functools.partial(_fetch_server_about, self))
-            except IQMError:
-                return False
-            return about.get("idempotency_key_supported") is True
+            # The server's own document only (a station document that fails must not decide this), and
+            # within a bound: a hanging /about must not hold the first submission for its retries.
+            with anyio.move_on_after(IDEMPOTENCY_PROBE_SECONDS):
+                try:
+                    about = await self._once("server_about", functools.partial(_fetch_server_about, self))
+                except IQMError:
+                    return False
+                return about.get("idempotency_key_supported") is True
+            logger.info(
+                "/about did not answer within %s s: submissions are not resent", IDEMPOTENCY_PROBE_SECONDS
+            )
+            return False
 
         return await self._once("idempotency", ask)
 

@@ -16,6 +16,7 @@ import struct
 from collections.abc import AsyncIterator, Iterator
 from math import pi
 
+import anyio
 import httpx
 import pytest
 
@@ -168,3 +169,20 @@ async def test_idempotent_submissions_true_is_believed_without_asking() -> None:
             await client.submit_circuits([BELL], shots=10)
         assert proxy.about_requests == 0 and proxy.submissions == 2
         assert await jobs_created(emulator) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_hanging_about_holds_the_first_submission_only_for_the_probe_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from iqm_client_async import client as client_module
+
+    monkeypatch.setattr(client_module, "IDEMPOTENCY_PROBE_SECONDS", 0.5)
+    async with proxied_emulator(honour_keys=False, about="hang") as (proxy, emulator):
+        # a 30 s request timeout with retries would hold the submission for minutes without the bound
+        async with AsyncIQMClient(f"http://127.0.0.1:{proxy.port}", timeout=30.0) as client:
+            with anyio.fail_after(10):
+                with pytest.raises(SubmissionOutcomeUnknownError):
+                    await client.submit_circuits([BELL], shots=10)
+        assert proxy.submissions == 1
+        assert await jobs_created(emulator) == 1
