@@ -34,11 +34,10 @@ def no_backoff() -> Iterator[None]:
 
 
 class Server:
-    """A raw TCP server on a free loopback port running ``handler`` per connection, counting requests."""
+    """A raw TCP server on a free loopback port running ``handler`` per connection, counting connections."""
 
     def __init__(self) -> None:
         self.port = 0
-        self.requests: list[str] = []
         self.connections = 0
 
 
@@ -53,7 +52,6 @@ async def serving(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Asy
 
     server = await asyncio.start_server(counted, "127.0.0.1", 0, ssl=tls)
     state.port = server.sockets[0].getsockname()[1]
-    state.handler_state = state  # type: ignore[attr-defined]
     try:
         yield state
     finally:
