@@ -191,6 +191,7 @@ class JobPoller:
         client-wide poll budget allows).
         """
         self._waiters += 1
+        planner: PollPlanner | None = None
         try:
             now = anyio.current_time()
             deadline = None if max_wait is None else now + max_wait
@@ -218,6 +219,8 @@ class JobPoller:
             return data
         finally:
             self._waiters -= 1
+            if planner is not None:
+                planner.close()
 
     async def _poll(
         self, job_id: UUID, planner: PollPlanner, on_update: Callable[[JobData], None] | None

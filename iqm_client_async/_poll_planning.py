@@ -45,6 +45,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ._own_queue import DEPTH, Forecast, OwnJob, OwnQueue
 from .models import Circuit, JobData, JobStatus
 
 __all__ = ["JobShape", "PollPlanner", "QueueModel"]
@@ -61,6 +62,7 @@ _MIN_PACE_EVIDENCE_MOVES = 8  # or add up to this many jobs
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
 _PROBE_RATIO = 1.6  # each probe of a running time waits this factor longer than the one before
 _QUEUE_PROBE_RATIO = 3.0  # and of the queue's pace
+_HOLDING_SECONDS = 0.05  # a job still waiting this long after it was first seen: the queue holds jobs
 _GOLDEN = 0.6180339887498949  # probe phases: multiples of it modulo 1 spread evenly
 
 
@@ -114,7 +116,9 @@ class QueueModel:
         self._typical_at_epoch: dict[tuple[int, int], float] = {}
         self._moves: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
         self._pace_at_epoch: float | None = None
-        self._intervals: deque[tuple[float, float]] = deque(maxlen=4 * window)
+        self._runs: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+        self.own = OwnQueue()
+        self.queue_holds = False  # a job was seen waiting for longer than it takes to dispatch one
         self._parallelism = 1
         self._probes: dict[Hashable, int] = {}
         self._group_epochs: dict[str, int] = {}
@@ -142,12 +146,21 @@ class QueueModel:
                 self._typical_at_epoch[key] = typical
                 self._advance("running")
 
-    def add_interval(self, started: float, ended: float) -> None:
-        """Record when a completed job ran (server POSIX times), to learn how many jobs run at once."""
+    def add_interval(self, started: float, ended: float, job: Hashable | None = None) -> None:
+        """Record when a job ran (server POSIX times), to learn how many jobs run at once.
+
+        ``ended``: when it finished, or when it was last seen running (``job`` then names it, so that a
+        later sighting replaces the interval).
+        """
         if ended < started:
             return
-        self._intervals.append((started, ended))
-        events = sorted([(t, 1) for t, _ in self._intervals] + [(t, -1) for _, t in self._intervals])
+        key = object() if job is None else job
+        self._runs[key] = (started, ended)
+        self._runs.move_to_end(key)
+        while len(self._runs) > 4 * self.window:
+            self._runs.popitem(last=False)
+        runs = self._runs.values()
+        events = sorted([(t, 1) for t, _ in runs] + [(t, -1) for _, t in runs])
         running = most = 0
         for _, step in events:
             running += step
@@ -219,6 +232,26 @@ class QueueModel:
         ]
         return (max(smaller), False) if smaller else (None, False)
 
+    def note_waited(self, seconds: float) -> None:
+        """A job was seen still waiting ``seconds`` after it was first seen waiting."""
+        if seconds >= max(_HOLDING_SECONDS, 4 * self.round_trip):
+            self.queue_holds = True
+
+    def measured_running_time(self, shape: JobShape) -> float | None:
+        """The typical running time measured for this shape, None if none was."""
+        typical, measured = self.running_time(shape)
+        return typical if measured else None
+
+    def forecast(self, job: OwnJob, position: int, seen: float) -> Forecast | None:
+        """Play the queue forward for one of this client's jobs (see ``OwnQueue.forecast``).
+
+        Only once the server has been seen to hold jobs in its queue: a wide server shows a burst's jobs
+        queued for the moment it takes to hand them to free slots, which says nothing of its width.
+        """
+        if not self.queue_holds:
+            return None
+        return self.own.forecast(job, position, seen, self.measured_running_time, self.parallelism)
+
     def probe_number(self, kind: Hashable) -> int:
         """The 1-based count of uncertain plans of this kind in the current epoch, this one included."""
         number = self._probes.get(kind, 0) + 1
@@ -267,7 +300,9 @@ class PollPlanner:
         "_first_position",
         "_max",
         "_min",
+        "_missed",
         "_model",
+        "_own",
         "_position",
         "_position_seen",
         "_position_since",
@@ -305,6 +340,8 @@ class PollPlanner:
         self._progress: float | None = None
         self._server_offset: float | None = None  # local monotonic time minus server timestamp
         self._probe: tuple[Hashable, int, int] | None = None  # kind, its epoch, and this job's probe number
+        self._own: OwnJob | None = None  # this job in the client's own queue, while it waits or runs
+        self._missed: float | None = None  # when a forecast finish passed without the job finishing
 
     def observe(self, data: JobData, now: float, *, round_trip: float | None = None) -> None:
         """Record a status response received at monotonic time ``now`` after ``round_trip`` seconds."""
@@ -322,6 +359,7 @@ class PollPlanner:
             else:
                 since, first = self._first_position
                 self._model.add_queue_move(data.id, first - data.queue_position, now - since)
+                self._model.note_waited(now - since)
             if data.queue_position != self._position:
                 self._position_since = now
             self._position = data.queue_position
@@ -347,7 +385,39 @@ class PollPlanner:
             finished = _timeline_time(data, _FINISHED)
             if finished is not None:
                 self._model.add_duration((finished - started).total_seconds(), self._shape)
-                self._model.add_interval(started.timestamp(), finished.timestamp())
+                self._model.add_interval(started.timestamp(), finished.timestamp(), data.id)
+        elif data.status == JobStatus.PROCESSING and started is not None and self._server_offset is not None:
+            self._model.add_interval(started.timestamp(), now - self._server_offset, data.id)
+        self._track_own(data, created, now)
+
+    def _track_own(self, data: JobData, created: datetime | None, now: float) -> None:
+        """Keep this job's place in the client's own queue (jobs of this client near the front or running)."""
+        own = self._model.own
+        if data.status.is_terminal:
+            if self._own is not None:
+                finished = _timeline_time(data, _FINISHED)
+                offset = self._server_offset
+                at = now if finished is None or offset is None else finished.timestamp() + offset
+                own.release(self._own, finished=at)
+                self._own = None
+            return
+        if self._own is None:
+            near = data.status == JobStatus.PROCESSING or (
+                data.queue_position is not None and data.queue_position <= DEPTH
+            )
+            if self._shape is None or created is None or not near:
+                return
+            self._own = own.track(data.id, created.timestamp(), self._shape, now)
+        if data.status == JobStatus.WAITING and data.queue_position is not None:
+            own.seen_waiting(self._own, data.queue_position, now)
+        elif self._running_since_local is not None:
+            own.seen_started(self._own, self._running_since_local, now)
+
+    def close(self) -> None:
+        """Stop tracking the job: its waiter is done."""
+        if self._own is not None:
+            self._model.own.release(self._own)
+            self._own = None
 
     def _clamp(self, delay: float, max_interval: float | None) -> float:
         return min(max(self._max, max_interval or 0.0), max(self._min, delay))
@@ -410,7 +480,27 @@ class PollPlanner:
         # nobody has left the queue ahead of it since it reached this position
         return min(bound, 1 / at_position) if at_position > 0 else bound
 
+    def _forecast_delay(self, forecast: Forecast, now: float) -> tuple[float, bool]:
+        if forecast.start is None:  # behind a job of unknown running time: uncertain, a few jobs probe
+            elapsed = now - self._state_since
+            return self._uncertain_delay(elapsed, _PROBE_BASE, "queue", _QUEUE_PROBE_RATIO), False
+        target = forecast.start if forecast.finish is None else forecast.finish
+        target -= self._model.round_trip / 2 - _MARGIN  # sent half a round trip early, it arrives just after
+        if not forecast.overdue and target > now:
+            self._missed = None
+            return target - now, True
+        if not forecast.overdue and self._position_seen < target:
+            return 0.0, False  # due, and not looked at since
+        # still waiting after it was due: back off, doubling the time since it was first seen so
+        if self._missed is None:
+            self._missed = self._position_seen
+        return now - self._missed, False
+
     def _waiting_delay(self, now: float) -> tuple[float, bool]:
+        if self._own is not None and self._position is not None:
+            forecast = self._model.forecast(self._own, self._position, self._position_seen)
+            if forecast is not None:
+                return self._forecast_delay(forecast, now)
         position = self._position or 0
         since_seen = now - self._position_seen
         pace = self._model.pace()
