@@ -1,9 +1,10 @@
-"""What every benchmark shares: sizes, results, statistics, the emulator process and test circuits."""
+"""What every benchmark shares: sizes, results, statistics, the emulator process, its queue and test circuits."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import heapq
 import importlib
 import json
 import os
@@ -220,6 +221,25 @@ class EmulatorProcess:
     def cpu_seconds(self) -> float:
         """CPU time the emulator process has used so far."""
         return process_cpu_seconds(self.pid)
+
+
+class FifoSlots:
+    """When jobs end on ``workers`` execution slots that take waiting jobs oldest first (the emulator's queue).
+
+    Feed the jobs in queue order with non-decreasing queue times: each starts when it is queued or when a
+    slot frees up, whichever is later, and runs for its duration.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._busy_until: list[float] = []  # a heap: when each slot taken so far frees up
+
+    def end(self, queued_at: float, duration_s: float) -> float:
+        """When the job queued at ``queued_at`` (after every job fed before it) ends."""
+        free_at = heapq.heappop(self._busy_until) if len(self._busy_until) == self._workers else queued_at
+        ended = max(queued_at, free_at) + duration_s
+        heapq.heappush(self._busy_until, ended)
+        return ended
 
 
 InstructionSpec = tuple[str, tuple[str, ...], dict[str, Any]]

@@ -38,16 +38,15 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
-import httpx
 
 from iqm_client_async import AsyncCircuitJob
-from iqm_client_async._transport import DefaultTransport
 
 from ._clients import (
-    JOBS_PATH,
+    IN_FLIGHT,
     QUANTUM_COMPUTER,
     our_circuit,
     our_client,
+    perfect_polling,
     quiet_stderr,
     run_request_body,
     submit_raw_blocking,
@@ -60,7 +59,6 @@ JOB_DURATION_MS = 200.0
 WORKERS = 100_000
 RUN_WORKERS = 128
 REFERENCE_THREADS = 32
-IN_FLIGHT = 32  # our client's default max_concurrent_requests
 IDEAL_S = (JOB_DURATION_MS + 3 * LATENCY_MS) / 1000
 TARGET_OF_IDEAL = 1.5
 TARGET_SPEEDUP = 10.0
@@ -126,44 +124,6 @@ async def _ours(url: str, jobs: int) -> tuple[float, int, float]:
         return time.perf_counter() - started, completed, longest_wait
 
 
-async def _plain_httpx(url: str, jobs: int, *, our_transport: bool) -> int:
-    """Plain httpx, perfect polling: on our transport and 32 in flight, or httpx's stock one and no limit."""
-    body = run_request_body(bell_specs())
-    transport: httpx.AsyncBaseTransport
-    if our_transport:
-        transport = DefaultTransport(max_connections=IN_FLIGHT)
-    else:
-        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-        transport = httpx.AsyncHTTPTransport(limits=limits)
-    in_flight = anyio.CapacityLimiter(IN_FLIGHT if our_transport else jobs)
-    completed = 0
-
-    async def one(http: httpx.AsyncClient) -> None:
-        nonlocal completed
-        async with in_flight:
-            submitted = (
-                await http.post(JOBS_PATH, content=body, headers={"Content-Type": "application/json"})
-            ).json()
-        await anyio.sleep(JOB_DURATION_MS / 1000)
-        while True:
-            async with in_flight:
-                status = (await http.get(f"/api/v1/jobs/{submitted['id']}")).json()["status"]
-            if status == "completed":
-                break
-            await anyio.sleep(LATENCY_MS / 1000)
-        async with in_flight:
-            response = await http.get(f"/api/v1/jobs/{submitted['id']}/artifacts/measurements")
-        completed += response.status_code == 200
-
-    async with (
-        httpx.AsyncClient(base_url=url, transport=transport, timeout=120) as http,
-        anyio.create_task_group() as tg,
-    ):
-        for _ in range(jobs):
-            tg.start_soon(one, http)
-    return completed
-
-
 def _reference(reference: Any, url: str, jobs: int) -> int:
     circuit = build_circuits([bell_specs()], reference.Circuit, reference.CircuitOperation)[0]
     client = reference.IQMClient(url, quantum_computer=QUANTUM_COMPUTER)
@@ -185,6 +145,18 @@ def _emulator_cpu_per_submission(workers: int, submissions: int) -> float:
         started = emulator.cpu_seconds()
         submit_raw_blocking(emulator.url, body, submissions)
         return (emulator.cpu_seconds() - started) / submissions
+
+
+def _plain_httpx(url: str, jobs: int, *, our_transport: bool) -> int:
+    """Jobs completed by plain httpx with perfect polling (timed around, like the other clients)."""
+    run = partial(
+        perfect_polling,
+        workers=WORKERS,
+        duration_s=lambda _: JOB_DURATION_MS / 1000,
+        retry_s=LATENCY_MS / 1000,
+        our_transport=our_transport,
+    )
+    return anyio.run(run, url, jobs)[1]
 
 
 def _run_ours(emulator: EmulatorProcess, jobs: int) -> tuple[Run, float]:
@@ -227,14 +199,8 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
         # Ours and the floor take turns, so that both see the same moments of a shared machine.
         for _ in range(sizes.many_jobs_repeats):
             ours.append(_run_ours(emulator, jobs))
-            floors.append(
-                _measure(
-                    emulator, lambda: anyio.run(partial(_plain_httpx, our_transport=True), emulator.url, jobs)
-                )
-            )
-        naive = _measure(
-            emulator, lambda: anyio.run(partial(_plain_httpx, our_transport=False), emulator.url, jobs)
-        )
+            floors.append(_measure(emulator, lambda: _plain_httpx(emulator.url, jobs, our_transport=True)))
+        naive = _measure(emulator, lambda: _plain_httpx(emulator.url, jobs, our_transport=False))
         reference_run = (
             _measure(emulator, lambda: _reference(reference, emulator.url, jobs))
             if reference is not None

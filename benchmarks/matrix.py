@@ -6,11 +6,15 @@ ideal exceeds 30 s are skipped. Two mixed-duration cases interleave short and lo
 emulator's duration model (``--job-duration-ms 20 --shot-duration-us 500``: 100 shots run 70 ms, 4000 shots
 2.02 s): 50 jobs on an unbounded server, 20 jobs on 4 slots.
 
-Three clients per cell, taking turns (so that all see the same moments of a shared machine), each from the
+Clients per cell, taking turns (so that all see the same moments of a shared machine), each from the
 first submission to the last result in hand (client start-up excluded):
 
 * ours, gather: one task per job, ``submit_circuits`` then ``result_or_raise()``;
 * ours, batch: ``client.batch()``, ``submit_soon`` for every job, ``close()``, ``as_completed()``;
+* the client-bound floor, in cells with W >= 32 (with fewer slots the queue, not the requests, sets the
+  time): plain httpx on our transport, 32 requests in flight, perfect polling (submit, one status request
+  when a model of the W FIFO slots says the job has ended, result; no client logic), as in the many-jobs
+  benchmark. It measures what the requests alone cost on this machine, client and emulator CPU included;
 * the reference iqm-client 35.0.3 from 32 threads, each ``submit_circuits``, ``wait_for_completion``,
   ``result`` (it polls every second).
 
@@ -19,12 +23,12 @@ trips (submit, the status request that sees the job completed, the result downlo
 job: the emulator's ``status_requests`` counter around the run, over N.
 
 Targets per cell and API: wall <= 1.3 x ideal + 0.15 s and <= the reference's wall; status requests per
-job <= the reference's.
+job <= the reference's. A wall target below the floor's median wall is said to be out of any client's
+reach on this machine (the verdict is kept).
 """
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +37,17 @@ from typing import Any
 
 import anyio
 
-from ._clients import QUANTUM_COMPUTER, our_circuit, our_client, quiet_stderr
-from ._common import EmulatorProcess, Measurement, Sizes, bell_specs, build_circuits, load_reference, median
+from ._clients import IN_FLIGHT, QUANTUM_COMPUTER, our_circuit, our_client, perfect_polling, quiet_stderr
+from ._common import (
+    EmulatorProcess,
+    FifoSlots,
+    Measurement,
+    Sizes,
+    bell_specs,
+    build_circuits,
+    load_reference,
+    median,
+)
 
 NAME = "matrix"
 LATENCY_MS = 20.0
@@ -47,6 +60,7 @@ REFERENCE_THREADS = 32
 MIXED_OVERHEAD_MS = 20.0
 MIXED_SHOT_US = 500.0
 MIXED_SHOTS = (100, 4000)
+FLOOR_MIN_WORKERS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +93,15 @@ class Case:
     @property
     def ideal_s(self) -> float:
         """The FIFO schedule's makespan on W slots, plus three round trips."""
-        slots = [0.0] * min(self.workers, self.jobs)
-        end = 0.0
-        for index in range(self.jobs):
-            start = heapq.heappop(slots)
-            finish = start + self.duration_s(index)
-            end = max(end, finish)
-            heapq.heappush(slots, finish)
-        return end + 3 * LATENCY_MS / 1000
+        slots = FifoSlots(self.workers)
+        return (
+            max(slots.end(0.0, self.duration_s(index)) for index in range(self.jobs)) + 3 * LATENCY_MS / 1000
+        )
+
+    @property
+    def with_floor(self) -> bool:
+        """Whether the client-bound floor is measured (not where the queue dwarfs the requests)."""
+        return self.workers >= FLOOR_MIN_WORKERS
 
     def emulator_options(self) -> dict[str, float]:
         return {
@@ -185,6 +200,17 @@ def _reference(reference: Any, url: str, case: Case) -> tuple[float, int]:
     return time.perf_counter() - started, completed
 
 
+async def _floor(url: str, case: Case) -> tuple[float, int]:
+    return await perfect_polling(
+        url,
+        case.jobs,
+        workers=case.workers,
+        duration_s=case.duration_s,
+        retry_s=LATENCY_MS / 1000,
+        shots=case.job_shots,
+    )
+
+
 def _measure(emulator: EmulatorProcess, case: Case, work: Callable[[], tuple[float, int]]) -> Run:
     before = emulator.counters()["status_requests"]
     wall, completed = work()
@@ -199,6 +225,8 @@ def measure_cell(case: Case, repeats: int, reference: Any) -> Cell:
         "gather": lambda url: anyio.run(_ours_gather, url, case),
         "batch": lambda url: anyio.run(_ours_batch, url, case),
     }
+    if case.with_floor:
+        clients["floor"] = lambda url: anyio.run(_floor, url, case)
     if reference is not None:
         clients["reference"] = lambda url: _reference(reference, url, case)
     with EmulatorProcess(**case.emulator_options()) as emulator:
@@ -214,11 +242,25 @@ def _wall_target(case: Case) -> float:
     return 1.3 * case.ideal_s + 0.15
 
 
+def _floor_above_target(cell: Cell) -> float | None:
+    """The floor's median wall when the cell's wall target lies below it (no client can meet it here), else None."""
+    floor = cell.median_wall("floor")
+    return floor if floor is not None and _wall_target(cell.case) < floor else None
+
+
 def cell_measurements(cell: Cell) -> list[Measurement]:
-    """Wall time and status requests per job of both APIs next to the reference, with verdicts."""
+    """Wall time and status requests per job of both APIs next to the reference, with verdicts, and the floor."""
     case = cell.case
     reference_wall = cell.median_wall("reference")
     reference_status = cell.median_status("reference")
+    floor_above_target = _floor_above_target(cell)
+    unreachable = (
+        ""
+        if floor_above_target is None
+        else f"target below the client-bound floor ({floor_above_target:.2f} s): "
+        "not reachable by any client on this machine; "
+    )
+    floor_range = f", floor {cell.wall_range('floor')}" if "floor" in cell.runs else ""
     results = []
     for api in ("gather", "batch"):
         wall = cell.median_wall(api)
@@ -236,8 +278,8 @@ def cell_measurements(cell: Cell) -> list[Measurement]:
                 target=f"<= {_wall_target(case):.2f} s and <= ref",
                 met=wall_met,
                 note=(
-                    f"{len(cell.runs[api])} runs: {cell.wall_range(api)}, reference "
-                    f"{cell.wall_range('reference')}; {completed}/{case.jobs} ok"
+                    f"{unreachable}{len(cell.runs[api])} runs: {cell.wall_range(api)}, reference "
+                    f"{cell.wall_range('reference')}{floor_range}; {completed}/{case.jobs} ok"
                 ),
             ),
             Measurement(
@@ -250,14 +292,31 @@ def cell_measurements(cell: Cell) -> list[Measurement]:
                 met=None if reference_status is None else status <= reference_status + 1e-9,
             ),
         ]
+    floor = cell.median_wall("floor")
+    if floor is not None:
+        results.append(
+            Measurement(
+                NAME,
+                f"  client-bound floor (plain httpx, {IN_FLIGHT} in flight, perfect polling)",
+                floor,
+                reference_wall,
+                unit="s",
+                note=(
+                    f"our transport; {len(cell.runs['floor'])} runs: {cell.wall_range('floor')}; "
+                    f"{cell.median_status('floor'):.1f} status requests/job; "
+                    f"{min(run.completed for run in cell.runs['floor'])}/{case.jobs} ok"
+                ),
+            )
+        )
     return results
 
 
 def markdown_table(cells: Sequence[Cell]) -> str:
     """The matrix as a markdown table: wall (median, range) and status requests per job of each client."""
     lines = [
-        "| cell | ideal | gather wall | batch wall | reference wall | status/job gather / batch / ref | met |",
-        "|---|---:|---|---|---|---|---|",
+        "| cell | ideal | gather wall | batch wall | reference wall | client-bound floor "
+        "| status/job gather / batch / ref | met |",
+        "|---|---:|---|---|---|---|---|---|",
     ]
     for cell in cells:
         case = cell.case
@@ -272,9 +331,11 @@ def markdown_table(cells: Sequence[Cell]) -> str:
 
         verdicts = [m.met for m in cell_measurements(cell) if m.met is not None]
         met = "yes" if all(verdicts) else f"{sum(verdicts)}/{len(verdicts)}"
+        if _floor_above_target(cell) is not None:
+            met += " (wall target below the floor)"
         lines.append(
             f"| {case.label} | {case.ideal_s:.2f} s | {wall('gather')} | {wall('batch')} | {wall('reference')} "
-            f"| {status('gather')} / {status('batch')} / {status('reference')} | {met} |"
+            f"| {wall('floor')} | {status('gather')} / {status('batch')} / {status('reference')} | {met} |"
         )
     return "\n".join(lines)
 

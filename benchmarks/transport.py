@@ -102,10 +102,10 @@ def run(sizes: Sizes, *, with_reference: bool = True) -> list[Measurement]:
     reference_samples: list[float] = []
     with EmulatorProcess() as emulator:
         for _ in range(ROUNDS):
-            for (name, ours), values in samples.items():
-                cpu_ms, failed = _cpu_per_request_ms(emulator.url, requests, loops[name], ours)
+            for (name, our_transport), values in samples.items():
+                cpu_ms, failed = _cpu_per_request_ms(emulator.url, requests, loops[name], our_transport)
                 values.append(cpu_ms)
-                failures[(name, ours)] += failed
+                failures[(name, our_transport)] += failed
             if with_reference:
                 value = _reference_cpu_per_request_ms(emulator.url, requests)
                 if value is not None:
