@@ -159,8 +159,13 @@ class OwnQueue:
         index = self._index(record)
         ahead: list[OwnJob] = []
         ends: list[float] = []  # when the jobs that started freed (or will free) their slots
-        running = 0
-        for job in reversed(self._jobs[max(0, index - _WALK) : index]):
+        running = 0  # of ours seen started, not seen finished
+        queued: list[OwnJob] = []  # of ours not known to have started when it was seen waiting
+        window = self._jobs[max(0, index - _WALK) : index]
+        for job in reversed(window):
+            known = job.started if job.started is not None else job.started_by
+            if known is None or known > seen:
+                queued.append(job)
             if job.done:
                 if job.finished is not None:
                     ends.append(job.finished)
@@ -173,14 +178,16 @@ class OwnQueue:
                 return self._started_anyway(record, running_time)
             ends.append(job.started + duration)
             running += 1
-        if sum(1 for job in ahead if job.started_by is None or job.started_by > seen) < position:
+        if len(queued) < position:
             return None  # somebody else's jobs wait ahead of it
         ahead.reverse()
-        for job in ahead[: len(ahead) - position]:  # it was not behind them when seen: they had started
-            if job.started_by is None or job.started_by > seen:
-                job.started_by = seen
+        queued.reverse()
+        for job in queued[: len(queued) - position]:  # it was not behind them when seen: they had started
+            if job.done or job.started is not None:
+                continue
+            job.started_by = seen
         # each slot is free from the latest end of a job in it; slots none of ours used, we take as free
-        width = max(parallelism, running)
+        width = max(parallelism, running, self._busy(window, seen, running_time))
         slots = heapq.nlargest(width, ends)
         slots += [-math.inf] * (width - len(slots))
         heapq.heapify(slots)
@@ -197,6 +204,24 @@ class OwnQueue:
         own_time = running_time(record.shape)
         overdue = free < seen and record.started_by is None
         return Forecast(start, None if own_time is None else start + own_time, overdue)
+
+    @staticmethod
+    def _busy(window: list[OwnJob], seen: float, running_time: Callable[[JobShape], float | None]) -> int:
+        """How many of these jobs were (or may have been) running at ``seen``.
+
+        Used when a job was seen waiting then: every slot was busy, so there are at least as many slots.
+        """
+        busy = 0
+        for job in window:
+            duration = running_time(job.shape)
+            if duration is None:
+                continue
+            if job.started is not None:  # seen started: it ran from then on, up to when it finished
+                end = job.finished if job.finished is not None else job.started + duration
+                busy += job.started <= seen < end
+            elif job.started_by is not None and job.started_by <= seen:  # started some time after last_seen
+                busy += job.last_seen + duration > seen
+        return busy
 
     @staticmethod
     def _started_anyway(record: OwnJob, running_time: Callable[[JobShape], float | None]) -> Forecast:

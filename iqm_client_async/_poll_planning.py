@@ -12,6 +12,10 @@ Two layers:
   times.
 * ``PollPlanner``, one per waiting job, plans its next status request from its own state and the model:
 
+  - waiting, with everything ahead of it this client's own work, once the server has been seen to hold
+    jobs in its queue: the queue played forward (``_own_queue``), polling just after the predicted
+    finish (or start, with no running time known for its shape); behind a job of unknown running
+    time, uncertain (see below); still waiting after its predicted start, back off, doubling;
   - waiting, with the queue's pace known (bounded by the job's own observations: a job stalled at its
     position backs off by doubling its time there): with its shape's running time known too, poll a
     bit before the predicted finish (the queue's part of it shortened by 5 %); else a bit before the
@@ -398,6 +402,9 @@ class PollPlanner:
                 finished = _timeline_time(data, _FINISHED)
                 offset = self._server_offset
                 at = now if finished is None or offset is None else finished.timestamp() + offset
+                began = _timeline_time(data, (_EXECUTION_STARTED,))
+                if began is not None and offset is not None:
+                    self._own.started = began.timestamp() + offset
                 own.release(self._own, finished=at)
                 self._own = None
             return

@@ -98,6 +98,20 @@ def test_finished_jobs_still_tell_when_their_slots_came_free() -> None:
     assert forecast.finish == pytest.approx(4.05)
 
 
+def test_the_slots_are_at_least_as_many_as_the_jobs_running_while_it_waited() -> None:
+    # four jobs start at once, the fifth waits behind them: the server has four slots, whatever the
+    # overlaps of finished jobs have shown so far
+    own, jobs = queue_of([SHORT] * 12)
+    for job in jobs[:4]:
+        own.seen_waiting(job, 0, 0.0)
+    for position, job in enumerate(jobs[4:]):
+        own.seen_waiting(job, position, 0.01)
+    forecast = own.forecast(jobs[11], 7, 0.01, running_time, parallelism=1)
+    assert forecast is not None
+    assert forecast.start == pytest.approx(2 * 0.05)  # two rounds of four ahead of it, not eleven of one
+    assert forecast.finish == pytest.approx(3 * 0.05)
+
+
 def test_somebody_elses_jobs_ahead_leave_the_plan_to_the_pace() -> None:
     own, jobs = queue_of([SHORT] * 3)
     own.seen_started(jobs[0], 0.0, 0.0)
