@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEPTH", "Forecast", "OwnJob", "OwnQueue"]
 
-DEPTH = 128  # jobs deeper in the queue than this are planned from the queue's pace alone
-_WALK = 512  # records looked at per forecast, at most
+DEPTH = 512  # jobs deeper in the queue than this are planned from the queue's pace alone
+_WALK = 1024  # records looked at per forecast, at most
 
 
 class OwnJob:

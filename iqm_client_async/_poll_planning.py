@@ -238,8 +238,9 @@ class QueueModel:
 
     def note_waited(self, seconds: float) -> None:
         """A job was seen still waiting ``seconds`` after it was first seen waiting."""
-        if seconds >= max(_HOLDING_SECONDS, 4 * self.round_trip):
+        if not self.queue_holds and seconds >= max(_HOLDING_SECONDS, 4 * self.round_trip):
             self.queue_holds = True
+            self._advance("queue")  # the waiting jobs can now be planned from the queue played forward
 
     def measured_running_time(self, shape: JobShape) -> float | None:
         """The typical running time measured for this shape, None if none was."""
