@@ -200,6 +200,8 @@ class OwnQueue:
                 start = min(start, job.started_by)
             heapq.heappush(slots, start + duration)
         free = slots[0]
+        if free == -math.inf and record.started_by is None:
+            return None  # it takes a slot that none of ours has used: somebody else's, or unknown
         start = max(free, seen) if record.started_by is None else min(max(free, seen), record.started_by)
         own_time = running_time(record.shape)
         overdue = free < seen and record.started_by is None

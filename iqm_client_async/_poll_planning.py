@@ -532,12 +532,14 @@ class PollPlanner:
         stalled = own < pace  # slower for this job than for the queue as a whole: it may start moving
         pace = min(pace, own)
         typical, measured = self._model.running_time(self._shape)
+        # one job at a time, as far as seen: a job runs for about one service time of the queue
+        serial = None if measured and typical else 0.95 / pace if self._model.parallelism == 1 else None
         if position:
             if measured and typical:
                 # aim at the finish, a little early on the queue's part: too early costs a poll, too late latency
-                delay = 0.95 * (position + 1) / pace + typical - since_seen
+                delay = 0.95 * (position + 0.5) / pace + typical - since_seen
             else:
-                delay = 0.9 * position / pace - since_seen
+                delay = 0.95 * (position + 0.5) / pace + (serial or 0.0) - since_seen
             # a stalled job backs off no faster than doubling its time at the position
             stall = self._position_seen - self._position_since
             return (min(delay, max(stall, self._min) - since_seen) if stalled else delay), False
@@ -546,7 +548,7 @@ class PollPlanner:
         started = self._position_seen + 0.5 / pace
         if measured and typical:
             return self._running_delay(now, started)
-        return started - now, False
+        return started + (serial or 0.0) - now, False
 
     def next_delay(self, now: float, *, max_interval: float | None = None) -> float:
         """Seconds to wait before the next status request, as of monotonic time ``now``.

@@ -220,3 +220,29 @@ def test_a_serial_queue_is_followed_closely() -> None:
     result = simulate(shapes, [0.2] * 20, slots=1)
     assert result.polls_per_job <= 2.5
     assert result.last_seen <= 20 * 0.2 + 0.1
+
+
+def test_forecasts_wait_until_the_server_is_seen_holding_a_queue() -> None:
+    # a wide server shows a burst queued for the moment it takes to hand the jobs to free slots
+    model = QueueModel()
+    ahead = model.own.track("ahead", 0.0, SHORT, 0.0)
+    model.own.seen_started(ahead, 0.0, 0.0)
+    record = model.own.track("a", 0.0, SHORT, 0.0)
+    model.add_duration(0.05, SHORT)
+    assert model.forecast(record, 0, 0.0) is None
+    epoch = model.epoch
+    model.note_waited(0.01)
+    assert not model.queue_holds and model.epoch == epoch
+    model.note_waited(0.2)  # still waiting 0.2 s after it was first seen: the queue holds jobs
+    assert model.queue_holds and model.epoch == epoch + 1  # every sleeper re-plans, once
+    model.note_waited(0.3)
+    assert model.epoch == epoch + 1
+    assert model.forecast(record, 0, 0.0) is not None
+
+
+def test_a_job_that_would_take_a_slot_none_of_ours_used_is_left_to_the_pace() -> None:
+    own, jobs = queue_of([SHORT] * 3)
+    for position, job in enumerate(jobs):
+        own.seen_waiting(job, position, 0.0)  # three slots, all busy with somebody else's jobs
+    assert own.forecast(jobs[2], 2, 0.0, running_time, parallelism=3) is None
+    assert own.forecast(jobs[2], 2, 0.0, running_time, parallelism=1) is not None

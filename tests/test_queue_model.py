@@ -55,7 +55,7 @@ def test_a_job_without_history_plans_from_the_pace_other_jobs_saw() -> None:
     fresh = planner(model)
     fresh.observe(job("waiting", position=100), 1.0)
     assert model.pace() == pytest.approx(20.0)
-    assert fresh.next_delay(1.0) == pytest.approx(0.9 * 100 / 20, rel=0.02)
+    assert fresh.next_delay(1.0) == pytest.approx(0.95 * 100.5 / 20, rel=0.02)
 
 
 def test_a_job_first_seen_at_p_then_started_teaches_the_pace() -> None:
