@@ -170,7 +170,7 @@ class JobBatch:
         *,
         timeout: float | None = None,
         progress: bool | None = None,
-        max_concurrent_submissions: int = 16,
+        max_concurrent_submissions: int = 24,
     ) -> None:
         self._services = services
         self._timeout = timeout

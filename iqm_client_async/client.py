@@ -623,7 +623,7 @@ class AsyncIQMClient:
         *,
         timeout: float | None = None,
         progress: bool | None = None,
-        max_concurrent_submissions: int = 16,
+        max_concurrent_submissions: int = 24,
     ) -> JobBatch:
         """A scope for many jobs: results as each completes, one deadline, cleanup on error.
 
