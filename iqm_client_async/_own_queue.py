@@ -186,20 +186,16 @@ class OwnQueue:
             if job.done or job.started is not None:
                 continue
             job.started_by = seen
-        # each slot is free from the latest end of a job in it; slots none of ours used, we take as free
-        width = max(parallelism, running, self._busy(window, seen, running_time))
-        slots = heapq.nlargest(width, ends)
-        slots += [-math.inf] * (width - len(slots))
-        heapq.heapify(slots)
-        for job in ahead:
-            duration = running_time(job.shape)
-            if duration is None:
-                return self._started_anyway(record, running_time)
-            start = max(heapq.heappop(slots), job.last_seen)
-            if job.started_by is not None:
-                start = min(start, job.started_by)
-            heapq.heappush(slots, start + duration)
-        free = slots[0]
+        # every slot was busy when it was seen waiting: at least as many slots as jobs of ours running then
+        observed = self._busy(window, seen, running_time)
+        width = max(parallelism, running, observed)
+        played = self._play(ahead, ends, width, seen, running_time)
+        if played is not None and observed + played[1] > width:  # more ran then than the width played with
+            width = observed + played[1]
+            played = self._play(ahead, ends, width, seen, running_time)
+        if played is None:
+            return self._started_anyway(record, running_time)
+        free = played[0]
         if free == -math.inf and record.started_by is None:
             return None  # it takes a slot that none of ours has used: somebody else's, or unknown
         start = max(free, seen) if record.started_by is None else min(max(free, seen), record.started_by)
@@ -208,21 +204,41 @@ class OwnQueue:
         return Forecast(start, None if own_time is None else start + own_time, overdue)
 
     @staticmethod
-    def _busy(window: list[OwnJob], seen: float, running_time: Callable[[JobShape], float | None]) -> int:
-        """How many of these jobs were (or may have been) running at ``seen``.
-
-        Used when a job was seen waiting then: every slot was busy, so there are at least as many slots.
+    def _play(
+        ahead: list[OwnJob],
+        ends: list[float],
+        width: int,
+        seen: float,
+        running_time: Callable[[JobShape], float | None],
+    ) -> tuple[float, int] | None:
+        """The jobs ahead take ``width`` slots in order (each slot free from the latest of ``ends`` in it;
+        slots none of ours used, free from the start). Returns when the next slot frees, and how many of
+        the jobs ahead ran at ``seen``; None if one of them has no known running time.
         """
+        slots = heapq.nlargest(width, ends)
+        slots += [-math.inf] * (width - len(slots))
+        heapq.heapify(slots)
+        running_then = 0
+        for job in ahead:
+            duration = running_time(job.shape)
+            if duration is None:
+                return None
+            start = max(heapq.heappop(slots), job.last_seen)
+            if job.started_by is not None:
+                start = min(start, job.started_by)
+            running_then += start <= seen < start + duration
+            heapq.heappush(slots, start + duration)
+        return slots[0], running_then
+
+    @staticmethod
+    def _busy(window: list[OwnJob], seen: float, running_time: Callable[[JobShape], float | None]) -> int:
+        """How many of these jobs, seen started, were running at ``seen``."""
         busy = 0
         for job in window:
             duration = running_time(job.shape)
-            if duration is None:
-                continue
-            if job.started is not None:  # seen started: it ran from then on, up to when it finished
+            if duration is not None and job.started is not None:  # ran from then, up to when it finished
                 end = job.finished if job.finished is not None else job.started + duration
                 busy += job.started <= seen < end
-            elif job.started_by is not None and job.started_by <= seen:  # started some time after last_seen
-                busy += job.last_seen + duration > seen
         return busy
 
     @staticmethod

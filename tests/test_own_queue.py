@@ -246,3 +246,20 @@ def test_a_job_that_would_take_a_slot_none_of_ours_used_is_left_to_the_pace() ->
         own.seen_waiting(job, position, 0.0)  # three slots, all busy with somebody else's jobs
     assert own.forecast(jobs[2], 2, 0.0, running_time, parallelism=3) is None
     assert own.forecast(jobs[2], 2, 0.0, running_time, parallelism=1) is not None
+
+
+def test_jobs_that_must_have_been_running_while_it_waited_widen_the_queue() -> None:
+    # four slots; the first four jobs ran 0.06-0.26 s; at 0.31 the 37th job has 28 ahead of it, so four
+    # more had started, and ran then: four slots, though only two jobs were ever seen running at once
+    times = {SHORT: 0.2}
+    own, jobs = queue_of([SHORT] * 37)
+    for job in jobs[:4]:
+        own.seen_started(job, 0.06, 0.1)
+        own.release(job, finished=0.26)
+    for position, job in enumerate(jobs[4:36]):
+        own.seen_waiting(job, position, 0.1)
+    own.seen_waiting(jobs[36], 28, 0.31)
+    forecast = own.forecast(jobs[36], 28, 0.31, times.get, parallelism=2)
+    assert forecast is not None
+    assert forecast.start == pytest.approx(0.26 + 8 * 0.2)  # eight rounds of four
+    assert forecast.finish == pytest.approx(0.26 + 9 * 0.2)
