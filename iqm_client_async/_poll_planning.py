@@ -250,11 +250,9 @@ class QueueModel:
     def forecast(self, job: OwnJob, position: int, seen: float) -> Forecast | None:
         """Play the queue forward for one of this client's jobs (see ``OwnQueue.forecast``).
 
-        Only once the server has been seen to hold jobs in its queue: a wide server shows a burst's jobs
-        queued for the moment it takes to hand them to free slots, which says nothing of its width.
+        Trusted only once ``queue_holds``: a wide server shows a burst's jobs queued for the moment it
+        takes to hand them to free slots, which says nothing of its width.
         """
-        if not self.queue_holds:
-            return None
         return self.own.forecast(job, position, seen, self.measured_running_time, self.parallelism)
 
     def probe_number(self, kind: Hashable) -> int:
@@ -505,10 +503,23 @@ class PollPlanner:
         return now - self._missed, False
 
     def _waiting_delay(self, now: float) -> tuple[float, bool]:
-        if self._own is not None and self._position is not None:
-            forecast = self._model.forecast(self._own, self._position, self._position_seen)
-            if forecast is not None:
-                return self._forecast_delay(forecast, now)
+        if self._own is None or self._position is None:
+            return self._pace_delay(now)
+        forecast = self._model.forecast(self._own, self._position, self._position_seen)
+        if forecast is None:
+            return self._pace_delay(now)
+        if self._model.queue_holds:
+            return self._forecast_delay(forecast, now)
+        # not yet trusted (the queue seen may be a wide server's moment of dispatch, where the forecast
+        # errs late), but a plan from the pace that is later still is the worse one
+        delay, aimed = self._pace_delay(now)
+        if forecast.start is not None and not forecast.overdue:
+            alternative, aimed_there = self._forecast_delay(forecast, now)
+            if alternative < delay:
+                return alternative, aimed_there
+        return delay, aimed
+
+    def _pace_delay(self, now: float) -> tuple[float, bool]:
         position = self._position or 0
         since_seen = now - self._position_seen
         pace = self._model.pace()
