@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from iqm_client_async._own_queue import OwnQueue
+from iqm_client_async._own_queue import Forecast, OwnQueue
 from iqm_client_async._poll_planning import JobShape, PollPlanner, QueueModel
 from iqm_client_async.models import JobData
 
@@ -28,6 +28,12 @@ TIMES = {SHORT: 0.05, LONG: 2.0}
 
 def running_time(shape: JobShape) -> float | None:
     return TIMES.get(shape)
+
+
+def expect(forecast: Forecast | None, *, start: float, finish: float) -> None:
+    assert forecast is not None
+    assert forecast.start == pytest.approx(start)
+    assert forecast.finish == pytest.approx(finish)
 
 
 def queue_of(shapes: list[JobShape]) -> tuple[OwnQueue, list[Any]]:
@@ -42,8 +48,7 @@ def test_a_serial_queue_is_played_forward_job_by_job() -> None:
         own.seen_waiting(job, position, 1.01)
     forecast = own.forecast(jobs[3], 2, 1.01, running_time, parallelism=1)
     assert forecast is not None
-    assert forecast.start == pytest.approx(1.0 + 3 * 0.05)
-    assert forecast.finish == pytest.approx(1.0 + 4 * 0.05)
+    expect(forecast, start=1.0 + 3 * 0.05, finish=1.0 + 4 * 0.05)
 
 
 def test_mixed_running_times_on_two_slots() -> None:
@@ -56,10 +61,8 @@ def test_mixed_running_times_on_two_slots() -> None:
     long_job = own.forecast(jobs[4], 2, 0.01, running_time, parallelism=2)
     after = own.forecast(jobs[5], 3, 0.01, running_time, parallelism=2)
     assert long_job is not None and after is not None
-    assert long_job.start == pytest.approx(0.15)
-    assert long_job.finish == pytest.approx(2.15)
-    assert after.start == pytest.approx(2.0)
-    assert after.finish == pytest.approx(2.05)
+    expect(long_job, start=0.15, finish=2.15)
+    expect(after, start=2.0, finish=2.05)
 
 
 def test_a_job_seen_at_the_front_means_every_earlier_job_started() -> None:
@@ -69,13 +72,11 @@ def test_a_job_seen_at_the_front_means_every_earlier_job_started() -> None:
     own.seen_waiting(jobs[5], 0, 0.1)  # created last, already at the front: the others have started
     wide = own.forecast(jobs[2], 2, 0.0, running_time, parallelism=8)
     assert wide is not None and not wide.overdue
-    assert wide.start == pytest.approx(0.0)
-    assert wide.finish == pytest.approx(0.05)  # no earlier than seen
+    expect(wide, start=0.0, finish=0.05)  # no earlier than seen
     serial = own.forecast(jobs[2], 2, 0.0, running_time, parallelism=1)
     assert serial is not None
     # two jobs of 50 ms ahead on one slot would start it at 0.1: no later than it is known to have started
-    assert serial.start == pytest.approx(0.1)
-    assert serial.finish == pytest.approx(0.15)
+    expect(serial, start=0.1, finish=0.15)
 
 
 def test_a_job_still_waiting_after_its_predicted_start_is_overdue() -> None:
@@ -94,8 +95,7 @@ def test_finished_jobs_still_tell_when_their_slots_came_free() -> None:
     own.seen_waiting(jobs[2], 1, 0.1)
     forecast = own.forecast(jobs[2], 1, 0.1, running_time, parallelism=1)
     assert forecast is not None
-    assert forecast.start == pytest.approx(4.0)
-    assert forecast.finish == pytest.approx(4.05)
+    expect(forecast, start=4.0, finish=4.05)
 
 
 def test_the_slots_are_at_least_as_many_as_the_jobs_running_while_it_waited() -> None:
@@ -108,8 +108,7 @@ def test_the_slots_are_at_least_as_many_as_the_jobs_running_while_it_waited() ->
         own.seen_waiting(job, position, 0.01)
     forecast = own.forecast(jobs[11], 7, 0.01, running_time, parallelism=1)
     assert forecast is not None
-    assert forecast.start == pytest.approx(2 * 0.05)  # two rounds of four ahead of it, not eleven of one
-    assert forecast.finish == pytest.approx(3 * 0.05)
+    expect(forecast, start=2 * 0.05, finish=3 * 0.05)  # two rounds of four ahead of it, not eleven of one
 
 
 def test_somebody_elses_jobs_ahead_leave_the_plan_to_the_pace() -> None:
@@ -261,5 +260,4 @@ def test_jobs_that_must_have_been_running_while_it_waited_widen_the_queue() -> N
     own.seen_waiting(jobs[36], 28, 0.31)
     forecast = own.forecast(jobs[36], 28, 0.31, times.get, parallelism=2)
     assert forecast is not None
-    assert forecast.start == pytest.approx(0.26 + 8 * 0.2)  # eight rounds of four
-    assert forecast.finish == pytest.approx(0.26 + 9 * 0.2)
+    expect(forecast, start=0.26 + 8 * 0.2, finish=0.26 + 9 * 0.2)  # eight rounds of four
