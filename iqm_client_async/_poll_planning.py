@@ -66,6 +66,7 @@ _MIN_PACE_EVIDENCE_MOVES = 8  # or add up to this many jobs
 _PROBE_BASE = 0.1  # first probe of an unknown running time or queue pace, in seconds
 _PROBE_RATIO = 1.6  # each probe of a running time waits this factor longer than the one before
 _QUEUE_PROBE_RATIO = 3.0  # and of the queue's pace
+_CHECKED_PLAN_SECONDS = 0.5  # before the queue is known to hold, longer plans are checked by a forecast
 _HOLDING_SECONDS = 0.05  # a job still waiting this long after it was first seen: the queue holds jobs
 _GOLDEN = 0.6180339887498949  # probe phases: multiples of it modulo 1 spread evenly
 
@@ -505,15 +506,16 @@ class PollPlanner:
     def _waiting_delay(self, now: float) -> tuple[float, bool]:
         if self._own is None or self._position is None:
             return self._pace_delay(now)
-        forecast = self._model.forecast(self._own, self._position, self._position_seen)
-        if forecast is None:
-            return self._pace_delay(now)
         if self._model.queue_holds:
-            return self._forecast_delay(forecast, now)
+            forecast = self._model.forecast(self._own, self._position, self._position_seen)
+            return self._pace_delay(now) if forecast is None else self._forecast_delay(forecast, now)
         # not yet trusted (the queue seen may be a wide server's moment of dispatch, where the forecast
-        # errs late), but a plan from the pace that is later still is the worse one
+        # errs late), but a long plan from the queue's pace that is later still is the worse one
         delay, aimed = self._pace_delay(now)
-        if forecast.start is not None and not forecast.overdue:
+        if delay < _CHECKED_PLAN_SECONDS or self._model.pace() is None:
+            return delay, aimed  # short, or the probes' to make: not worth playing the queue forward
+        forecast = self._model.forecast(self._own, self._position, self._position_seen)
+        if forecast is not None and forecast.start is not None and not forecast.overdue:
             alternative, aimed_there = self._forecast_delay(forecast, now)
             if alternative < delay:
                 return alternative, aimed_there
