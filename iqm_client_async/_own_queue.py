@@ -160,15 +160,16 @@ class OwnQueue:
         ahead: list[OwnJob] = []
         ends: list[float] = []  # when the jobs that started freed (or will free) their slots
         running = 0  # of ours seen started, not seen finished
+        observed = 0  # of ours seen started and running when it was seen waiting
         queued: list[OwnJob] = []  # of ours not known to have started when it was seen waiting
-        window = self._jobs[max(0, index - _WALK) : index]
-        for job in reversed(window):
+        for job in reversed(self._jobs[max(0, index - _WALK) : index]):
             known = job.started if job.started is not None else job.started_by
             if known is None or known > seen:
                 queued.append(job)
             if job.done:
                 if job.finished is not None:
                     ends.append(job.finished)
+                    observed += job.started is not None and job.started <= seen < job.finished
                 continue
             if job.started is None:
                 ahead.append(job)
@@ -178,6 +179,7 @@ class OwnQueue:
                 return self._started_anyway(record, running_time)
             ends.append(job.started + duration)
             running += 1
+            observed += job.started <= seen < job.started + duration
         if len(queued) < position:
             return None  # somebody else's jobs wait ahead of it
         ahead.reverse()
@@ -187,7 +189,6 @@ class OwnQueue:
                 continue
             job.started_by = seen
         # every slot was busy when it was seen waiting: at least as many slots as jobs of ours running then
-        observed = self._busy(window, seen, running_time)
         width = max(parallelism, running, observed)
         played = self._play(ahead, ends, width, seen, running_time)
         if played is not None and observed + played[1] > width:  # more ran then than the width played with
@@ -229,17 +230,6 @@ class OwnQueue:
             running_then += start <= seen < start + duration
             heapq.heappush(slots, start + duration)
         return slots[0], running_then
-
-    @staticmethod
-    def _busy(window: list[OwnJob], seen: float, running_time: Callable[[JobShape], float | None]) -> int:
-        """How many of these jobs, seen started, were running at ``seen``."""
-        busy = 0
-        for job in window:
-            duration = running_time(job.shape)
-            if duration is not None and job.started is not None:  # ran from then, up to when it finished
-                end = job.finished if job.finished is not None else job.started + duration
-                busy += job.started <= seen < end
-        return busy
 
     @staticmethod
     def _started_anyway(record: OwnJob, running_time: Callable[[JobShape], float | None]) -> Forecast:

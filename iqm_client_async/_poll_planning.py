@@ -46,7 +46,7 @@ import random
 import statistics
 from collections import OrderedDict, deque
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ._own_queue import DEPTH, Forecast, OwnJob, OwnQueue
@@ -78,6 +78,12 @@ class JobShape:
     circuits: int
     shots: int
     instructions: int
+    key: tuple[int, int] = field(init=False, repr=False, compare=False)
+    """Shapes within half an octave of work and of instructions share their running times."""
+
+    def __post_init__(self) -> None:
+        work = round(2 * math.log2(self.circuits * self.shots + 1))
+        object.__setattr__(self, "key", (work, round(2 * math.log2(self.instructions + 1))))
 
     @classmethod
     def of(cls, circuits: Sequence[Circuit | str], shots: int) -> JobShape:
@@ -89,11 +95,6 @@ class JobShape:
     def work(self) -> int:
         """Circuits x shots."""
         return self.circuits * self.shots
-
-    @property
-    def key(self) -> tuple[int, int]:
-        """Shapes within half an octave of work and of instructions share their running times."""
-        return round(2 * math.log2(self.work + 1)), round(2 * math.log2(self.instructions + 1))
 
 
 @functools.lru_cache(maxsize=256)
@@ -117,6 +118,7 @@ class QueueModel:
         self.epoch = 0
         self.round_trip = 0.0  # the shortest status round trip seen
         self._durations: dict[tuple[int, int], deque[float]] = {}
+        self._typical: dict[tuple[int, int], float] = {}  # the median of each key's samples
         self._shape_work: dict[tuple[int, int], int] = {}
         self._typical_at_epoch: dict[tuple[int, int], float] = {}
         self._moves: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
@@ -145,7 +147,7 @@ class QueueModel:
             samples.append(seconds)
             if shape is not None and key != _ANY_SHAPE:
                 self._shape_work[key] = shape.work
-            typical = statistics.median(samples)
+            typical = self._typical[key] = statistics.median(samples)
             before = self._typical_at_epoch.get(key)
             if before is None or typical <= _SHORTER * before:
                 self._typical_at_epoch[key] = typical
@@ -224,17 +226,10 @@ class QueueModel:
         Without a measurement of the shape: the longest running time of a smaller shape (a lower bound,
         not confident), or None.
         """
-        if shape is None:
-            samples = self._durations.get(_ANY_SHAPE)
-            return (statistics.median(samples), True) if samples else (None, False)
-        own = self._durations.get(shape.key)
-        if own:
-            return statistics.median(own), True
-        smaller = [
-            statistics.median(self._durations[key])
-            for key, work in self._shape_work.items()
-            if work <= shape.work
-        ]
+        typical = self._typical.get(_ANY_SHAPE if shape is None else shape.key)
+        if typical is not None or shape is None:
+            return typical, typical is not None
+        smaller = [self._typical[key] for key, work in self._shape_work.items() if work <= shape.work]
         return (max(smaller), False) if smaller else (None, False)
 
     def note_waited(self, seconds: float) -> None:
